@@ -79,10 +79,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    """A migrated, empty database on each backend."""
-    database = Database(database_url)
+async def _database(url: str) -> AsyncIterator[Database]:
+    database = Database(url)
     try:
         yield database
     finally:
@@ -91,3 +89,17 @@ async def db(database_url: str) -> AsyncIterator[Database]:
             async with database.engine.begin() as conn:
                 await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         await database.dispose()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated, empty database on each backend."""
+    async for database in _database(database_url):
+        yield database
+
+
+@pytest.fixture
+async def pg_db(postgres_url: str) -> AsyncIterator[Database]:
+    """A migrated, empty PostgreSQL database, for tests of real concurrency (SQLite serialises)."""
+    async for database in _database(postgres_url):
+        yield database

@@ -1,0 +1,19 @@
+"""Settings of the HTTP service and CLI (prefix `CHATPAY_`), read once at start-up."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHATPAY_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Address the merchant app listens on.")
+    port: int = Field(default=8000, description="Port of the merchant app (chat page and API).")
+    gateway: str = Field(default="sandbox", description="Payment gateway: sandbox | gmo.")
+    sandbox_port: int = Field(default=8001, description="Port of the embedded sandbox gateway.")
+    log_level: str = Field(default="INFO", description="Log level (DEBUG, INFO, WARNING, ...).")
+    environment: str = Field(default="development",
+                             description="development | production (production refuses defaults "
+                                         "for secrets).")

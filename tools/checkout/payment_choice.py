@@ -1,0 +1,109 @@
+"""The shopper's choice of payment method, and the card (token) they entered in the gateway frame.
+
+Both live on the conversation. Choosing or changing either makes any earlier quote stale (its content
+holds the method and a reference to the card token), so a confirmation always shows what will be used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tools.cart import get_cart
+from tools.errors import DomainError, NotFoundError
+from tools.payments.methods import PaymentMethod
+from tools.settings import CommerceSettings
+from tools.store.models import Conversation
+
+
+@dataclass(frozen=True)
+class MethodOption:
+    """A payment method as offered to the shopper, with its fee and why it may be unavailable."""
+
+    method: PaymentMethod
+    fee: int
+    available: bool
+    reason: str | None = None  # machine code when unavailable, e.g. "over_limit"
+
+
+def method_fee(method: PaymentMethod, settings: CommerceSettings) -> int:
+    return {
+        PaymentMethod.CARD: settings.fee_card,
+        PaymentMethod.AFTER_DELIVERY: settings.fee_after_delivery,
+        PaymentMethod.KONBINI: settings.fee_konbini,
+    }[method]
+
+
+async def payment_options(
+    session: AsyncSession, conversation_id: str, settings: CommerceSettings
+) -> list[MethodOption]:
+    """Every method with its fee; payment after delivery is unavailable over the limit."""
+    options = []
+    for method in PaymentMethod:
+        cart = await get_cart(session, conversation_id, payment_method=method, settings=settings)
+        if method is PaymentMethod.AFTER_DELIVERY and cart.totals.total > settings.after_delivery_limit:
+            options.append(MethodOption(method, method_fee(method, settings), False, "over_limit"))
+        else:
+            options.append(MethodOption(method, method_fee(method, settings), True))
+    return options
+
+
+async def _conversation(session: AsyncSession, conversation_id: str) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFoundError("conversation_not_found", "Conversation not found.",
+                            "会話が見つかりません。")
+    return conversation
+
+
+async def choose_payment_method(
+    session: AsyncSession, conversation_id: str, method: str, settings: CommerceSettings
+) -> PaymentMethod:
+    """Record the shopper's method; refuses unknown names and after-delivery over the limit."""
+    try:
+        chosen = PaymentMethod(method.strip().lower())
+    except ValueError:
+        raise DomainError(
+            "unknown_payment_method",
+            "Please choose card, payment after delivery or convenience store.",
+            "カード、後払い、コンビニ払いからお選びください。",
+            details={"method": method[:40], "allowed": [m.value for m in PaymentMethod]},
+        ) from None
+    options = {o.method: o for o in await payment_options(session, conversation_id, settings)}
+    if not options[chosen].available:
+        raise DomainError(
+            "payment_method_unavailable",
+            f"Payment after delivery is available up to ¥{settings.after_delivery_limit:,}. "
+            "Please choose card or convenience store.",
+            f"後払いは¥{settings.after_delivery_limit:,}までのご注文でご利用いただけます。"
+            "カードまたはコンビニ払いをお選びください。",
+            details={"method": chosen.value, "limit": settings.after_delivery_limit},
+            http_status=409,
+        )
+    conversation = await _conversation(session, conversation_id)
+    conversation.payment_method = chosen.value
+    await session.flush()
+    return chosen
+
+
+async def attach_card(
+    session: AsyncSession, conversation_id: str, *, token: str, brand: str, last4: str
+) -> None:
+    """Remember the gateway token and its public facts (never the number) for the next quote."""
+    if len(last4) != 4 or not last4.isdigit():
+        raise ValueError("last4 must be four digits")
+    conversation = await _conversation(session, conversation_id)
+    conversation.card_token = token
+    conversation.card_brand = brand
+    conversation.card_last4 = last4
+    await session.flush()
+
+
+async def forget_card(session: AsyncSession, conversation_id: str) -> None:
+    """Drop the card token (after it was used or declined: gateway tokens are single-use)."""
+    conversation = await _conversation(session, conversation_id)
+    conversation.card_token = None
+    conversation.card_brand = None
+    conversation.card_last4 = None
+    await session.flush()

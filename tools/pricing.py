@@ -3,11 +3,11 @@
 This module only houses pure functions and value types: no database, no I/O, no settings lookup
 (settings are passed in). Money is `int` yen (JPY has no minor unit); a float never appears.
 
-Catalogue prices are tax-inclusive, so the tax is not added on top: it is the part of each amount that
-is consumption tax, shown per rate on the receipt. Japan's qualified-invoice rules (インボイス制度) allow
-rounding the tax only *once per rate per invoice*, never per line, so `compute_totals` sums the
-tax-inclusive amounts at each rate over the whole order and then takes
-`floor(amount * rate / (100 + rate))` once. Rounding per line would drift by up to one yen per line.
+Catalogue prices are tax-inclusive, so tax is never added on top: it is the part of each amount
+that is consumption tax, shown per rate on the receipt. Japan's qualified-invoice rules
+(インボイス制度) allow rounding the tax only *once per rate per invoice*, never per line, so
+`compute_totals` sums the tax-inclusive amounts at each rate over the whole order and then takes
+`floor(amount * rate / (100 + rate))` once. Rounding per line would drift by up to one yen a line.
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ class PricedLine:
 class Totals:
     """What an order costs, with the consumption tax it includes per rate.
 
-    `taxable_by_rate[r]` is the tax-inclusive amount charged at rate `r` (goods at that rate, plus the
-    shipping and payment fees at the standard rate); `tax_included[r]` is the tax inside it. Both
-    always have the keys 10 and 8, so a receipt can print both rows.
+    `taxable_by_rate[r]` is the tax-inclusive amount charged at rate `r` (goods at that rate, plus
+    the shipping and payment fees at the standard rate); `tax_included[r]` is the tax inside it.
+    Both always have the keys 10 and 8, so a receipt can print both rows.
     """
 
     subtotal: int

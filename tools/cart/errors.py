@@ -26,12 +26,13 @@ class ProductNotFound(NotFoundError):
     """No active product has this sku (unknown, or withdrawn from sale)."""
 
     def __init__(self, sku: str) -> None:
-        super().__init__(
-            "product_not_found",
-            f"We couldn't find a product with the code “{sku}”.",
-            f"商品コード「{sku}」の商品は見つかりませんでした。",
-            details={"sku": sku},
-        )
+        if sku:
+            en = f"We couldn't find a product with the code “{sku}”."
+            ja = f"商品コード「{sku}」の商品は見つかりませんでした。"
+        else:
+            en = "No product code was given."
+            ja = "商品コードが指定されていません。"
+        super().__init__("product_not_found", en, ja, details={"sku": sku})
         self.sku = sku
 
 
@@ -90,7 +91,9 @@ class InvalidQuantity(DomainError):
 class InsufficientStock(ConflictError):
     """The line would hold more than the stock on hand."""
 
-    def __init__(self, *, sku: str, name: str, name_ja: str, requested: int, available: int) -> None:
+    def __init__(
+        self, *, sku: str, name: str, name_ja: str, requested: int, available: int
+    ) -> None:
         if available <= 0:
             en = f"Sorry, {name} is sold out."
             ja = f"申し訳ありません。{name_ja}は売り切れです。"

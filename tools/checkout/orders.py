@@ -153,15 +153,14 @@ async def confirm(
                 )
         await savepoint.commit()
     except IntegrityError:
+        # Rolling back the savepoint also drops the unsaved order from the session.
         await savepoint.rollback()
-        session.expunge(order)
         winner = await _load_order(session, quote_id=quote.id)
         if winner is None:
             raise
         return ConfirmResult(winner, created=False)
     except ConflictError:
         await savepoint.rollback()
-        session.expunge(order)
         raise
     return ConfirmResult(order, created=True)
 

@@ -2,7 +2,8 @@
 
 One `Database` object per process owns the async engine; tools take an `AsyncSession` from it.
 SQLite (the default, a file under ./var) is tuned for a single-machine server: WAL journal, foreign keys
-on, a busy timeout so concurrent writers wait instead of failing. PostgreSQL needs nothing special.
+on, every transaction BEGIN IMMEDIATE with a busy timeout, so concurrent writers queue instead of
+racing or failing. PostgreSQL needs nothing special (rows are locked where it matters).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def _prepare_sqlite_file(url: str) -> None:
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from the sqlite3 module (which defers BEGIN until the first
+    # write and so breaks SAVEPOINTs and lets read-then-write races through); see `_on_sqlite_begin`.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -33,12 +37,21 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _on_sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes SQLite's single write lock at the start of every transaction: a transaction
+    # that reads a cart or a quote and then writes cannot interleave with another one doing the same
+    # (no lost updates, no "database is locked" on lock upgrade; others wait up to busy_timeout).
+    # SQLite serialises writers anyway; PostgreSQL is the backend for concurrent load.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url` (sqlite+aiosqlite or postgresql+asyncpg)."""
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)

@@ -264,6 +264,8 @@ class OrderEvent(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    order: Mapped[Order] = relationship(back_populates="events")
+
 
 class Payment(Base):
     """One attempt to collect an order's money through a gateway.
@@ -293,3 +295,16 @@ class Payment(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WebhookEventRecord(Base):
+    """Every gateway webhook processed, keyed by the gateway's event id, so a replay does nothing."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
+    outcome: Mapped[str] = mapped_column(String(64), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

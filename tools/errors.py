@@ -73,6 +73,7 @@ class ValidationFailed(DomainError):
     def __init__(self, fields: dict[str, dict[str, str]], *, code: str = "invalid_input") -> None:
         # fields: {"phone": {"code": "invalid_phone", "en": "...", "ja": "..."}}
         en = "; ".join(f"{name}: {err['en']}" for name, err in fields.items())
-        ja = "、".join(f"{name}: {err['ja']}" for name, err in fields.items())
+        # Japanese field messages are whole sentences ending in 。, so they simply follow each other.
+        ja = "".join(err["ja"] for err in fields.values())
         super().__init__(code, en, ja, details={"fields": fields})
         self.fields = fields

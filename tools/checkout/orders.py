@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from tools.cart import InsufficientStock
 from tools.checkout.order_status import OPEN_STATUSES, OrderStatus, ensure_transition
 from tools.checkout.quote import build_quote_content, content_hash
 from tools.errors import ConflictError, NotFoundError
@@ -145,12 +146,11 @@ async def confirm(
                 .values(stock=Product.stock - line["quantity"])
             )
             if taken.rowcount != 1:  # type: ignore[attr-defined]
-                raise ConflictError(
-                    "insufficient_stock",
-                    f"{line['name']} sold out while you were checking out.",
-                    f"ご注文手続き中に{line['name_ja']}が売り切れました。",
-                    details={"sku": line["sku"]},
-                )
+                stock = await session.scalar(select(Product.stock).where(
+                    Product.sku == line["sku"]))
+                raise InsufficientStock(sku=line["sku"], name=line["name"],
+                                        name_ja=line["name_ja"], requested=line["quantity"],
+                                        available=stock or 0)
         await savepoint.commit()
     except IntegrityError:
         # Rolling back the savepoint also drops the unsaved order from the session.

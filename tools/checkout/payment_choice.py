@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tools.cart import get_cart
-from tools.errors import DomainError, NotFoundError
+from tools.cart import ConversationNotFound, get_cart
+from tools.errors import DomainError
 from tools.payments.methods import PaymentMethod
+from tools.pricing import payment_fee_for
 from tools.settings import CommerceSettings
 from tools.store.models import Conversation
 
@@ -27,14 +28,6 @@ class MethodOption:
     reason: str | None = None  # machine code when unavailable, e.g. "over_limit"
 
 
-def method_fee(method: PaymentMethod, settings: CommerceSettings) -> int:
-    return {
-        PaymentMethod.CARD: settings.fee_card,
-        PaymentMethod.AFTER_DELIVERY: settings.fee_after_delivery,
-        PaymentMethod.KONBINI: settings.fee_konbini,
-    }[method]
-
-
 async def payment_options(
     session: AsyncSession, conversation_id: str, settings: CommerceSettings
 ) -> list[MethodOption]:
@@ -43,17 +36,16 @@ async def payment_options(
     for method in PaymentMethod:
         cart = await get_cart(session, conversation_id, payment_method=method, settings=settings)
         if method is PaymentMethod.AFTER_DELIVERY and cart.totals.total > settings.after_delivery_limit:
-            options.append(MethodOption(method, method_fee(method, settings), False, "over_limit"))
+            options.append(MethodOption(method, payment_fee_for(method, settings), False, "over_limit"))
         else:
-            options.append(MethodOption(method, method_fee(method, settings), True))
+            options.append(MethodOption(method, payment_fee_for(method, settings), True))
     return options
 
 
 async def _conversation(session: AsyncSession, conversation_id: str) -> Conversation:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None:
-        raise NotFoundError("conversation_not_found", "Conversation not found.",
-                            "会話が見つかりません。")
+        raise ConversationNotFound(conversation_id)
     return conversation
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tools.address import current_address
-from tools.cart import get_cart
+from tools.cart import ConversationNotFound, InsufficientStock, ProductNotFound, get_cart
 from tools.checkout.order_status import PAYMENT_IN_PROGRESS
 from tools.errors import ConflictError, DomainError
 from tools.payments.methods import PaymentMethod
@@ -97,8 +97,7 @@ class CheckoutState:
 async def _conversation(session: AsyncSession, conversation_id: str) -> Conversation:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None:
-        raise DomainError("conversation_not_found", "Conversation not found.",
-                          "会話が見つかりません。", http_status=404)
+        raise ConversationNotFound(conversation_id)
     return conversation
 
 
@@ -121,13 +120,11 @@ async def build_quote_content(
     assert method is not None and address is not None  # noqa: S101 - guaranteed by `missing`
 
     for line in cart.lines:
+        if not line.active:  # withdrawn from sale after it went into the cart
+            raise ProductNotFound(line.sku)
         if line.quantity > line.stock:
-            raise ConflictError(
-                "insufficient_stock",
-                f"Only {line.stock} of {line.name} left; please change the quantity.",
-                f"{line.name_ja}の在庫は残り{line.stock}点です。数量を変更してください。",
-                details={"sku": line.sku, "requested": line.quantity, "available": line.stock},
-            )
+            raise InsufficientStock(sku=line.sku, name=line.name, name_ja=line.name_ja,
+                                    requested=line.quantity, available=line.stock)
     totals = cart.totals
     if method is PaymentMethod.AFTER_DELIVERY and totals.total > settings.after_delivery_limit:
         raise ConflictError(

@@ -38,7 +38,7 @@ class DeclineReason(StrEnum):
     UNKNOWN_CARD = "unknown_card"
     PROCESSING_ERROR = "processing_error"
     THREEDS_FAILED = "threeds_failed"
-    TOKEN_INVALID = "token_invalid"  # unknown, used or expired token
+    TOKEN_INVALID = "token_invalid"  # noqa: S105 - a reason code, not a secret
     LIMIT_EXCEEDED = "limit_exceeded"
 
 
@@ -97,6 +97,7 @@ class Buyer:
     address: str
     phone: str
     email: str
+    name_kana: str | None = None  # some gateways (GMO convenience store) need the name in kana
 
 
 @dataclass(frozen=True)
@@ -191,4 +192,12 @@ class PaymentGateway(Protocol):
 
     def verify_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
         """Check signature and timestamp; raises WebhookVerificationError. Replays: caller's job."""
+        ...
+
+    async def confirm_webhook(self, event: WebhookEvent) -> WebhookEvent:
+        """Confirm a verified event with the gateway where its signature alone proves nothing.
+
+        Signed gateways return the event unchanged; GMO (which signs nothing) asks its own API.
+        Raises WebhookVerificationError when the gateway disowns the event.
+        """
         ...

@@ -10,7 +10,12 @@ import typer
 from rich.console import Console
 
 from api.settings import ServiceSettings
-from tools.catalog.loader import DEMO_CATALOG_PATH, CatalogFormatError, load_catalog, read_catalog_file
+from tools.catalog.loader import (
+    DEMO_CATALOG_PATH,
+    CatalogFormatError,
+    load_catalog,
+    read_catalog_file,
+)
 from tools.settings import get_commerce_settings
 from tools.store.db import Database
 from tools.store.migrate import upgrade

@@ -92,15 +92,88 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port of the merchant app.")] = None,
 ) -> None:
-    """Serve the merchant app (chat page and API)."""
+    """Serve the merchant app (chat page and API) and, by default, the sandbox gateway beside it."""
     import uvicorn
+
+    from api.app import create_app
 
     settings = ServiceSettings()
     host = host or settings.host
     port = port or settings.port
+    servers = [uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port,
+                                             log_level=settings.log_level.lower()))]
+    if settings.gateway == "sandbox" and settings.serve_sandbox:
+        from urllib.parse import urlsplit
+
+        from tools.payments.sandbox import SandboxSettings
+        from tools.payments.sandbox import create_app as create_sandbox_app
+
+        sandbox = SandboxSettings()
+        where = urlsplit(sandbox.public_url)
+        servers.append(uvicorn.Server(uvicorn.Config(
+            create_sandbox_app(sandbox), host=where.hostname or "127.0.0.1",
+            port=where.port or 8001, log_level=settings.log_level.lower())))
+        console.print(f"sandbox payment gateway on [bold]{sandbox.public_url}[/bold]")
     console.print(f"chatpay is serving on [bold]http://{host}:{port}[/bold]")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
-                log_level=settings.log_level.lower())
+
+    async def run_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(run_all())
+
+
+payments_app = typer.Typer(help="Payments.", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    older_than: Annotated[int, typer.Option(help="Skip payments younger than this (seconds): "
+                                            "their request may still be in flight.")] = 60,
+    url: UrlOption = None,
+) -> None:
+    """Settle every pending payment from the gateway's own records (after a crash or timeout)."""
+    from datetime import timedelta
+
+    from tools.payments.charging import reconcile
+    from tools.payments.registry import build_gateway
+
+    async def run() -> None:
+        database = _database(url)
+        gateway = build_gateway(ServiceSettings().gateway)
+        try:
+            report = await reconcile(database, gateway, older_than=timedelta(seconds=older_than))
+        finally:
+            await database.dispose()
+        settled = ", ".join(f"{count} {status}" for status, count in report.settled.items())
+        console.print(f"checked {report.checked} pending payments; settled: {settled or 'none'}; "
+                      f"still pending: {report.still_pending}")
+        if report.still_pending:
+            raise typer.Exit(code=1)
+
+    asyncio.run(run())
+
+
+sandbox_app = typer.Typer(help="The sandbox gateway's test controls.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("store-pay")
+def sandbox_store_pay(
+    ref: Annotated[str, typer.Argument(help="The slip's gateway reference (see the order).")],
+) -> None:
+    """Simulate the shopper paying a convenience-store slip: the sandbox sends a signed webhook."""
+    import httpx
+
+    from tools.payments.sandbox import SandboxSettings
+
+    sandbox = SandboxSettings()
+    response = httpx.post(f"{sandbox.public_url}/sandbox/konbini/{ref}/pay",
+                          headers={"Authorization": f"Bearer {sandbox.api_key}"}, timeout=10)
+    if response.status_code != 200:
+        console.print(f"[red]sandbox refused ({response.status_code}):[/red] {response.text}")
+        raise typer.Exit(code=1)
+    console.print("[green]store payment sent; the webhook goes to the merchant[/green]")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Dependency aliases for route functions (`SessionDep`, `CommerceDep`)."""
+"""Dependency aliases for route functions (`SessionDep`, `CommerceDep`, `GatewayDep`, ...)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tools.payments.gateway import PaymentGateway
 from tools.settings import CommerceSettings
 from tools.store.db import Database
 
@@ -27,6 +28,12 @@ def get_commerce(request: Request) -> CommerceSettings:
     return settings
 
 
+def get_gateway(request: Request) -> PaymentGateway:
+    gateway: PaymentGateway = request.app.state.gateway
+    return gateway
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CommerceDep = Annotated[CommerceSettings, Depends(get_commerce)]
+GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]

@@ -12,7 +12,8 @@ class ServiceSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the merchant app listens on.")
     port: int = Field(default=8000, description="Port of the merchant app (chat page and API).")
     gateway: str = Field(default="sandbox", description="Payment gateway: sandbox | gmo.")
-    sandbox_port: int = Field(default=8001, description="Port of the embedded sandbox gateway.")
+    serve_sandbox: bool = Field(default=True, description="Also serve the sandbox gateway (on "
+                                "CHATPAY_SANDBOX_PUBLIC_URL's port) when the gateway is sandbox.")
     log_level: str = Field(default="INFO", description="Log level (DEBUG, INFO, WARNING, ...).")
     environment: str = Field(default="development",
                              description="development | production (production refuses defaults "

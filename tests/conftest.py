@@ -103,3 +103,7 @@ async def pg_db(postgres_url: str) -> AsyncIterator[Database]:
     """A migrated, empty PostgreSQL database, for tests of real concurrency (SQLite serialises)."""
     async for database in _database(postgres_url):
         yield database
+
+
+# The payment-flow harness (a checkout wired to an in-process sandbox gateway) for every test package.
+from tests.shop_harness import pg_shop, shop  # noqa: E402, F401

@@ -9,6 +9,7 @@ import pytest
 
 from api.app import create_app
 from tools.catalog.loader import load_catalog, load_demo_entries
+from tools.payments.sandbox import SandboxGateway
 from tools.settings import CommerceSettings
 from tools.store.db import Database
 
@@ -18,7 +19,8 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with db.session() as session:
         await load_catalog(session, load_demo_entries())
         await session.commit()
-    app = create_app(commerce=CommerceSettings(database_url=db.url), database=db)
+    gateway = SandboxGateway("http://127.0.0.1:8001", "sk_test", "whsec_test")
+    app = create_app(commerce=CommerceSettings(database_url=db.url), database=db, gateway=gateway)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
@@ -32,7 +34,8 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 
 async def test_readiness_reports_an_unreachable_database() -> None:
     database = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
-    app = create_app(commerce=CommerceSettings(), database=database)
+    gateway = SandboxGateway("http://127.0.0.1:8001", "sk_test", "whsec_test")
+    app = create_app(commerce=CommerceSettings(), database=database, gateway=gateway)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://testserver") as client:
         response = await client.get("/readyz")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from tests.tools.payments.conftest import Shop
+from tests.shop_harness import Shop
 from tools.cart import get_cart
 from tools.checkout.orders import get_order
 from tools.errors import DomainError

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from tests.tools.payments.conftest import Shop
+from tests.shop_harness import Shop
 from tools.checkout.orders import get_order
 from tools.payments.charging import ChargePolicy, PaymentOutcome, place_and_pay
 from tools.payments.gateway import WebhookVerificationError

@@ -1,4 +1,4 @@
-"""A merchant checkout wired to an in-process sandbox gateway, for the payment-flow tests."""
+"""A merchant checkout wired to an in-process sandbox gateway: the `shop` and `pg_shop` fixtures."""
 
 from __future__ import annotations
 

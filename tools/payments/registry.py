@@ -16,7 +16,8 @@ def build_gateway(name: str) -> PaymentGateway:
 
         return SandboxGateway.from_settings(SandboxSettings())
     if name == "gmo":
-        from tools.payments.gmo import GMOGateway, get_gmo_settings
+        from tools.payments.gmo import GMOGateway, GMOSettings
 
-        return GMOGateway(get_gmo_settings())
+        # Choosing GMO is what enables it; its settings then refuse empty or placeholder secrets.
+        return GMOGateway(GMOSettings(enabled=True))
     raise ValueError(f"unknown payment gateway {name!r} (expected 'sandbox' or 'gmo')")

@@ -44,6 +44,21 @@ class CountingGateway:
         return getattr(self.inner, item)
 
 
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """The merchant's side of the wire to the gateway: every request and response body, as sent."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.traffic: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.traffic.append(f"{request.method} {request.url}\n{request.content.decode()}")
+        response = await self.inner.handle_async_request(request)
+        body = await response.aread()
+        self.traffic.append(body.decode(errors="replace"))
+        return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+
 @dataclass
 class Shop:
     """Everything a payment test needs: the database, the gateway, the sandbox's own controls."""
@@ -53,6 +68,7 @@ class Shop:
     sandbox: httpx.AsyncClient  # the gateway's HTTP API, as the browser and the test controls see it
     settings: CommerceSettings
     webhooks: list[OutboundEvent] = field(default_factory=list)
+    merchant_wire: RecordingTransport | None = None  # merchant <-> gateway traffic
 
     async def tokenize(self, number: str) -> str:
         cvc = "1234" if number[:2] in ("34", "37") else "123"  # American Express has four digits
@@ -120,8 +136,10 @@ async def _shop(db: Database) -> AsyncIterator[Shop]:
                                webhook_secret="whsec_test_flow")
     app = create_app(settings, send_webhook=capture)
     transport = httpx.ASGITransport(app=app)
-    inner = SandboxGateway(GATEWAY_URL, "sk_test_flow", "whsec_test_flow", transport=transport)
+    merchant_wire = RecordingTransport(transport)
+    inner = SandboxGateway(GATEWAY_URL, "sk_test_flow", "whsec_test_flow",
+                           transport=merchant_wire)
     async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL,
                                  headers={"Authorization": "Bearer sk_test_flow"}) as sandbox:
         yield Shop(db=db, gateway=CountingGateway(inner), sandbox=sandbox,
-                   settings=CommerceSettings(), webhooks=sent)
+                   settings=CommerceSettings(), webhooks=sent, merchant_wire=merchant_wire)

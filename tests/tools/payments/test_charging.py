@@ -230,10 +230,17 @@ def _no_age() -> Any:
     return timedelta(seconds=-1)
 
 
-async def test_no_table_holds_the_card_number(shop: Shop) -> None:
+async def test_no_table_or_merchant_request_holds_the_card_number(shop: Shop) -> None:
+    """A full card checkout: the number goes browser -> gateway only; the merchant never has it."""
     number = "5555555555554444"
     cid = await shop.ready_conversation(card=number)
-    await pay(shop, cid, await shop.quote(cid))
+    outcome = await pay(shop, cid, await shop.quote(cid))
+    assert outcome.order_status == "paid"
+    assert shop.merchant_wire is not None
+    wire = "\n".join(shop.merchant_wire.traffic)
+    assert "/v1/charges" in wire and "/v1/tokens/" in wire  # the merchant did talk to the gateway
+    for fragment in (number, number[:12], "5555 5555"):
+        assert fragment not in wire
     dump = []
     async with shop.db.session() as session:
         for table in Base.metadata.sorted_tables:

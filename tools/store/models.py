@@ -308,3 +308,50 @@ class WebhookEventRecord(Base):
     order_id: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
     outcome: Mapped[str] = mapped_column(String(64), default="")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConversationEvent(Base):
+    """One entry of a conversation's transcript: a message (redacted) or a widget shown.
+
+    `seq` orders a conversation's events; (conversation_id, seq) is unique, so two concurrent turns
+    cannot interleave silently. Text is stored only after redaction: never a card number.
+    """
+
+    __tablename__ = "conversation_events"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_conversation_events_conversation_seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # message | widget
+    role: Mapped[str] = mapped_column(String(16))  # user | assistant
+    text: Mapped[str] = mapped_column(Text, default="")
+    widget: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # For assistant messages: how the reply was made (model | guided | fixed) and the turn it ends.
+    source: Mapped[str] = mapped_column(String(16), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelCall(Base):
+    """Usage and latency of one model request (no message content unless configured)."""
+
+    __tablename__ = "model_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True, nullable=True
+    )
+    model: Mapped[str] = mapped_column(String(100))
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    step: Mapped[int] = mapped_column(Integer, default=1)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cached_prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[float] = mapped_column(default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    outcome: Mapped[str] = mapped_column(String(32), default="ok")  # ok | unavailable | invalid
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""The conversation: model clients, the turn loop, tool dispatch, redaction, guided fallback."""

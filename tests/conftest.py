@@ -105,5 +105,8 @@ async def pg_db(postgres_url: str) -> AsyncIterator[Database]:
         yield database
 
 
+# No test reaches a real model or any other non-loopback host.
+from tests.network_guard import block_real_network  # noqa: E402, F401
+
 # The payment-flow harness (a checkout wired to an in-process sandbox gateway) for every test package.
 from tests.shop_harness import pg_shop, shop  # noqa: E402, F401

@@ -1,14 +1,20 @@
-"""The FastAPI application factory: wires settings, the database and the routers together."""
+"""The FastAPI application factory: wires settings, the database, the gateway and the agent."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
-from api.routes import health, pages, products, webhooks
+from agent.model import Model
+from agent.turn import ConversationAgent
+from agent.widgets import CardFormConfig
+from api.errors import install_error_handlers
+from api.routes import conversations, health, pages, products, webhooks
 from api.settings import ServiceSettings
+from prompts import load_prompts
 from tools.payments.gateway import PaymentGateway
 from tools.payments.registry import build_gateway
 from tools.settings import CommerceSettings, get_commerce_settings
@@ -18,14 +24,35 @@ from tools.store.db import Database
 def create_app(
     *,
     commerce: CommerceSettings | None = None,
+    service: ServiceSettings | None = None,
     database: Database | None = None,
     gateway: PaymentGateway | None = None,
+    model: Model | None = None,
+    gateway_url: str | None = None,
+    prompt_dir: Path | None = None,
 ) -> FastAPI:
-    """A merchant app. Tests pass their own database and gateway; production reads settings."""
+    """A merchant app. Tests pass their own parts; production builds them from settings."""
+    from agent.settings import AgentSettings
+
     commerce = commerce or get_commerce_settings()
+    service = service or ServiceSettings()
+    agent_settings = AgentSettings()
     owns_database = database is None
     db = database or Database(commerce.database_url)
-    payment_gateway = gateway or build_gateway(ServiceSettings().gateway)
+    payment_gateway = gateway or build_gateway(service.gateway)
+    if model is None:
+        from agent.openai_model import create_model
+
+        model = create_model(agent_settings)
+    if gateway_url is None:
+        from tools.payments.sandbox import SandboxSettings
+
+        gateway_url = SandboxSettings().public_url
+    prompts = load_prompts(prompt_dir or agent_settings.prompt_dir)
+    agent = ConversationAgent(
+        db=db, model=model, commerce=commerce, prompts=prompts,
+        card_form=CardFormConfig(gateway_url=gateway_url, merchant_origin=service.public_url),
+        max_steps=agent_settings.max_steps_per_turn, history_turns=agent_settings.history_turns)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -36,8 +63,12 @@ def create_app(
     app = FastAPI(title="chatpay", version="0.1.0", lifespan=lifespan)
     app.state.database = db
     app.state.commerce = commerce
+    app.state.service = service
     app.state.gateway = payment_gateway
+    app.state.agent = agent
+    install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(conversations.router)
     app.include_router(webhooks.router)
     app.include_router(products.router)
     app.include_router(pages.router)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 
@@ -120,6 +123,75 @@ def serve(
         await asyncio.gather(*(server.serve() for server in servers))
 
     asyncio.run(run_all())
+
+
+@app.command("chat")
+def chat(
+    url: Annotated[str | None, typer.Option("--url", help="A running chatpay server; default: "
+                                            "in-process (offline model, sandbox gateway).")] = None,
+    locale: Annotated[str, typer.Option(help="en or ja")] = "en",
+) -> None:
+    """Chat with the shop in the terminal; card details are read hidden and sent to the gateway."""
+    from api.terminal_chat import HELP, TerminalChat
+
+    async def run() -> None:
+        async with _chat_clients(url) as (api, gateway):
+            session = TerminalChat(api=api, gateway=gateway, console=console,
+                                   prompt=typer.prompt, locale=locale)
+            console.print(HELP)
+            await session.start()
+            while True:
+                try:
+                    line = typer.prompt("you", default="", show_default=False)
+                except (EOFError, typer.Abort):
+                    break
+                if not await session.handle(line):
+                    break
+
+    asyncio.run(run())
+
+
+@asynccontextmanager
+async def _chat_clients(url: str | None) -> AsyncIterator[tuple[httpx.AsyncClient,
+                                                                httpx.AsyncClient]]:
+    """HTTP clients for the merchant API and the gateway: remote, or both apps in-process."""
+    if url:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as api, \
+                httpx.AsyncClient(timeout=30) as gateway:
+            yield api, gateway
+        return
+    from api.app import create_app
+    from tools.payments.sandbox import SandboxGateway, SandboxSettings
+    from tools.payments.sandbox import create_app as create_sandbox_app
+
+    await _prepare_local_database()
+    sandbox = SandboxSettings(webhook_url="")
+    gateway_transport = httpx.ASGITransport(app=create_sandbox_app(sandbox))
+    merchant = create_app(gateway=SandboxGateway.from_settings(sandbox,
+                                                              transport=gateway_transport),
+                          gateway_url=sandbox.public_url)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=merchant),
+                                 base_url="http://chatpay.local", timeout=60) as api, \
+            httpx.AsyncClient(transport=gateway_transport, base_url=sandbox.public_url) as gateway:
+        yield api, gateway
+
+
+async def _prepare_local_database() -> None:
+    """Migrate the configured database and load the demo catalogue when it has no products."""
+    from sqlalchemy import func, select
+
+    from tools.catalog.loader import load_demo_entries
+    from tools.store.models import Product
+
+    database = _database(None)
+    try:
+        await upgrade(database.engine)
+        async with database.session() as session:
+            if not await session.scalar(select(func.count()).select_from(Product)):
+                await load_catalog(session, load_demo_entries())
+                await session.commit()
+    finally:
+        await database.dispose()
 
 
 payments_app = typer.Typer(help="Payments.", no_args_is_help=True)

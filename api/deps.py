@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent.turn import ConversationAgent
+from api.settings import ServiceSettings
+from api.tokens import token_matches
 from tools.payments.gateway import PaymentGateway
 from tools.settings import CommerceSettings
 from tools.store.db import Database
+from tools.store.models import Conversation
 
 
 def get_database(request: Request) -> Database:
@@ -33,7 +37,39 @@ def get_gateway(request: Request) -> PaymentGateway:
     return gateway
 
 
+def get_agent(request: Request) -> ConversationAgent:
+    agent: ConversationAgent = request.app.state.agent
+    return agent
+
+
+def get_service(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.service
+    return settings
+
+
+async def get_conversation(conversation_id: str, request: Request) -> Conversation:
+    """The conversation the bearer token opens: 401 without a token, 404 for any other.
+
+    A token of another conversation and an unknown id answer the same 404, so a shopper can never
+    learn whether someone else's conversation exists.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "A bearer token is required.",
+                            headers={"WWW-Authenticate": "Bearer"})
+    async with get_database(request).session() as session:
+        conversation = await session.get(Conversation, conversation_id[:64])
+    if conversation is None or not token_matches(token.strip(), conversation.token_hash):
+        raise HTTPException(404, "Conversation not found.")
+    request.state.locale = conversation.locale
+    return conversation
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CommerceDep = Annotated[CommerceSettings, Depends(get_commerce)]
 GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
+AgentDep = Annotated[ConversationAgent, Depends(get_agent)]
+ServiceDep = Annotated[ServiceSettings, Depends(get_service)]
+ConversationDep = Annotated[Conversation, Depends(get_conversation)]

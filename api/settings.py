@@ -11,6 +11,9 @@ class ServiceSettings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", description="Address the merchant app listens on.")
     port: int = Field(default=8000, description="Port of the merchant app (chat page and API).")
+    public_url: str = Field(default="http://127.0.0.1:8000",
+                            description="Origin shoppers' browsers use for the chat page (the card "
+                                        "frame sends tokens to this origin only).")
     gateway: str = Field(default="sandbox", description="Payment gateway: sandbox | gmo.")
     serve_sandbox: bool = Field(default=True, description="Also serve the sandbox gateway (on "
                                 "CHATPAY_SANDBOX_PUBLIC_URL's port) when the gateway is sandbox.")

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from agent.testing import ScriptedModel
 from api.app import create_app
 from tools.catalog.loader import load_catalog, load_demo_entries
 from tools.payments.sandbox import SandboxGateway
@@ -20,7 +21,8 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
         await load_catalog(session, load_demo_entries())
         await session.commit()
     gateway = SandboxGateway("http://127.0.0.1:8001", "sk_test", "whsec_test")
-    app = create_app(commerce=CommerceSettings(database_url=db.url), database=db, gateway=gateway)
+    app = create_app(commerce=CommerceSettings(database_url=db.url), database=db, gateway=gateway,
+                     model=ScriptedModel([]))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
@@ -35,7 +37,8 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 async def test_readiness_reports_an_unreachable_database() -> None:
     database = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
     gateway = SandboxGateway("http://127.0.0.1:8001", "sk_test", "whsec_test")
-    app = create_app(commerce=CommerceSettings(), database=database, gateway=gateway)
+    app = create_app(commerce=CommerceSettings(), database=database, gateway=gateway,
+                     model=ScriptedModel([]))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://testserver") as client:
         response = await client.get("/readyz")

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from agent.testing import ScriptedModel
 from api.app import create_app
 from tests.shop_harness import Shop
 from tools.checkout.orders import get_order
@@ -16,7 +17,8 @@ from tools.settings import CommerceSettings
 
 @pytest.fixture
 async def merchant(shop: Shop) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(commerce=CommerceSettings(), database=shop.db, gateway=shop.gateway)
+    app = create_app(commerce=CommerceSettings(), database=shop.db, gateway=shop.gateway,
+                     model=ScriptedModel([]))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://testserver") as client:
         yield client

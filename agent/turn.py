@@ -1,0 +1,242 @@
+"""The turn loop: one shopper message in, the assistant's events out.
+
+This module only houses orchestration; every step it takes lives elsewhere (redaction, state block,
+tools, guided mode). A turn:
+
+1. Redacts card data first. A message holding a card number gets a fixed reply and the secure card
+   form, with no model call; a number split across two messages is scrubbed from both.
+2. Stores the (redacted) shopper message at once, so a model failure can never lose it.
+3. Calls the model with: the system prompt and tool schemas (byte-identical for the conversation, so
+   provider prompt caches hit), a bounded history window, and the checkout state block last.
+4. Runs the tool calls it asks for (arguments validated; errors go back to the model as results).
+   A reply with text whose tools all succeeded ends the turn, so one model call per message is the
+   norm; otherwise the model is called again, at most `max_steps` times.
+5. Falls back to guided mode when the model is unreachable after its retries or answers garbage
+   twice. Stores the reply, adds a confirmation when checkout is ready, and records usage.
+
+No database transaction is held open while the model is thinking.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+
+from agent import widgets
+from agent.errors import ModelError
+from agent.flow import confirm_if_ready
+from agent.guided import guided_reply
+from agent.model import Model, ModelResponse
+from agent.redaction import redact_pair
+from agent.shop_tools import ToolContext, ToolOutcome, run_tool
+from agent.state import build_state
+from agent.state_block import render
+from agent.texts import Locale, reply_locale, say
+from agent.tool_schemas import openai_tools
+from agent.transcript import (
+    Event,
+    append_events,
+    history_messages,
+    last_user_text,
+    load_events,
+    message_event,
+    widget_event,
+)
+from agent.widgets import CardFormConfig, Widget
+from prompts import PromptSet
+from tools.cart import ConversationNotFound
+from tools.settings import CommerceSettings
+from tools.store.db import Database
+from tools.store.models import Conversation, ConversationEvent, ModelCall
+
+log = logging.getLogger(__name__)
+
+#: Widget kinds of which a reply shows only the newest (a turn that edits the cart twice shows
+#: one cart).
+_LATEST_ONLY = {"cart", "payment_methods", "card_form", "address_form", "confirm"}
+#: More tool calls than this in one model response are refused (a looping or injected model).
+MAX_TOOL_CALLS_PER_STEP = 8
+
+
+@dataclass
+class TurnResult:
+    events: list[Event]
+    source: str  # model | guided | fixed
+    model_calls: int = 0
+    tool_calls: list[str] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class ConversationAgent:
+    """Answers shopper messages for any conversation; holds no per-conversation state."""
+
+    db: Database
+    model: Model
+    commerce: CommerceSettings
+    card_form: CardFormConfig
+    prompts: PromptSet
+    max_steps: int = 4
+    history_turns: int = 12
+    shop_name: str = "chatpay general store"
+    _system: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+
+    def system_prompt(self, locale: Locale) -> str:
+        """The rendered system prompt, built once per locale."""
+        if locale not in self._system:
+            c = self.commerce
+            self._system[locale] = self.prompts.render(
+                "system", locale, shop_name=self.shop_name, shipping_fee=f"{c.shipping_fee:,}",
+                free_shipping_from=f"{c.free_shipping_from:,}", fee_card=f"{c.fee_card:,}",
+                fee_after_delivery=f"{c.fee_after_delivery:,}",
+                fee_konbini=f"{c.fee_konbini:,}",
+                after_delivery_limit=f"{c.after_delivery_limit:,}")
+        return self._system[locale]
+
+    async def respond(self, conversation_id: str, text: str) -> TurnResult:
+        """Handle one shopper message."""
+        async with self.db.session() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise ConversationNotFound(conversation_id)
+            home: Locale = "ja" if conversation.locale == "ja" else "en"
+            rows = await load_events(session, conversation_id, limit=self.history_turns * 12)
+            previous = last_user_text(rows)
+            pair = redact_pair(previous[1] if previous else "", text)
+            if previous is not None and pair.previous_changed:
+                # The earlier message held the first half of a card number: scrub it too.
+                await session.execute(update(ConversationEvent)
+                                      .where(ConversationEvent.id == previous[0])
+                                      .values(text=pair.previous.text))
+            clean = pair.current.text
+            found_card = pair.current.found_card or pair.split_card
+            locale = reply_locale(clean, home)
+            await append_events(session, conversation_id, [message_event("user", clean)],
+                                source="shopper")
+            if found_card:
+                events = [message_event("assistant", say("card_in_chat", locale)),
+                          widget_event(widgets.card_form(self.card_form, locale,
+                                                         conversation_id))]
+                await append_events(session, conversation_id, events, source="fixed")
+                await session.commit()
+                return TurnResult(events, "fixed")
+            await session.commit()
+            rows = await load_events(session, conversation_id, limit=self.history_turns * 12)
+        return await self._run_model(conversation_id, home, locale, clean, rows)
+
+    async def _run_model(self, conversation_id: str, home: Locale, locale: Locale, text: str,
+                         rows: list[ConversationEvent]) -> TurnResult:
+        base: list[dict[str, Any]] = [{"role": "system", "content": self.system_prompt(home)}]
+        base += history_messages(rows, home, max_user_turns=self.history_turns)
+        tools = list(openai_tools())
+        step_messages: list[dict[str, Any]] = []
+        shown: list[Widget] = []
+        calls: list[ModelCall] = []
+        result = TurnResult(events=[], source="model")
+        final_text: str | None = None
+        last_error: str | None = None
+        garbage = 0
+        for step in range(1, self.max_steps + 1):
+            async with self.db.session() as session:
+                conversation = await session.get(Conversation, conversation_id)
+                assert conversation is not None  # noqa: S101 - checked by respond
+                state = await build_state(session, conversation, home, rows, self.commerce)
+            messages = [*base, *step_messages, {"role": "system", "content": render(state)}]
+            try:
+                response = await self.model.request(messages, tools)
+            except ModelError as exc:
+                log.warning("model failed for conversation %s: %s", conversation_id,
+                            type(exc).__name__)
+                calls.append(self._call_row(conversation_id, step, None, "unavailable"))
+                result.source = "guided"
+                break
+            calls.append(self._call_row(conversation_id, step, response, "ok"))
+            result.model_calls += 1
+            result.prompt_tokens += response.usage.prompt_tokens
+            result.completion_tokens += response.usage.completion_tokens
+            if not response.tool_calls:
+                if response.content and response.content.strip():
+                    final_text = response.content.strip()
+                    break
+                garbage += 1  # neither text nor tools: ask once more, then guide
+                if garbage >= 2:
+                    result.source = "guided"
+                    break
+                continue
+            outcomes = await self._run_tools(conversation_id, locale, response, result)
+            step_messages.append(response.to_message())
+            for call, outcome in zip(response.tool_calls, outcomes, strict=True):
+                step_messages.append({"role": "tool", "tool_call_id": call.id,
+                                      "content": json.dumps(outcome.result, ensure_ascii=False,
+                                                            separators=(",", ":"))})
+                shown.extend(outcome.widgets)
+            failures = [o for o in outcomes if not o.ok]
+            last_error = str(failures[-1].result["error"]["message"]) if failures else None
+            if response.content and response.content.strip() and not failures:
+                final_text = response.content.strip()
+                break
+        return await self._finish(conversation_id, home, locale, text, result, final_text,
+                                  last_error, shown, calls)
+
+    async def _run_tools(self, conversation_id: str, locale: Locale, response: ModelResponse,
+                         result: TurnResult) -> list[ToolOutcome]:
+        outcomes: list[ToolOutcome] = []
+        async with self.db.session() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            assert conversation is not None  # noqa: S101 - checked by respond
+            ctx = ToolContext(session=session, conversation=conversation, locale=locale,
+                              commerce=self.commerce, card_form=self.card_form)
+            for index, call in enumerate(response.tool_calls):
+                result.tool_calls.append(call.name)
+                if index >= MAX_TOOL_CALLS_PER_STEP:
+                    outcomes.append(ToolOutcome({"ok": False, "error": {
+                        "code": "too_many_tool_calls",
+                        "message": f"At most {MAX_TOOL_CALLS_PER_STEP} tool calls per reply."}}))
+                    continue
+                outcomes.append(await run_tool(ctx, call.name, call.arguments, call.parse_error))
+            await session.commit()
+        return outcomes
+
+    async def _finish(self, conversation_id: str, home: Locale, locale: Locale, text: str,
+                      result: TurnResult, final_text: str | None, last_error: str | None,
+                      shown: list[Widget], calls: list[ModelCall]) -> TurnResult:
+        async with self.db.session() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            assert conversation is not None  # noqa: S101 - checked by respond
+            if result.source == "guided":
+                events = await guided_reply(session, conversation, text, locale, self.commerce,
+                                            self.card_form)
+            else:
+                reply = final_text or last_error or say("cart_here", locale)
+                events = [message_event("assistant", reply)]
+                events += [widget_event(w) for w in _dedupe(shown)]
+            events += await confirm_if_ready(session, conversation, locale, self.commerce, events)
+            await append_events(session, conversation_id, events, source=result.source)
+            session.add_all(calls)
+            await session.commit()
+        result.events = events
+        return result
+
+    def _call_row(self, conversation_id: str, step: int, response: ModelResponse | None,
+                  outcome: str) -> ModelCall:
+        usage = response.usage if response else None
+        return ModelCall(
+            conversation_id=conversation_id, model=getattr(self.model, "name", "unknown"),
+            prompt_hash=self.prompts.hash, step=step,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            cached_prompt_tokens=usage.cached_prompt_tokens if usage else 0,
+            latency_ms=response.latency_ms if response else 0.0,
+            attempts=response.attempts if response else 0, outcome=outcome)
+
+
+def _dedupe(shown: list[Widget]) -> list[Widget]:
+    """Keep every product list, but only the newest widget of the kinds that replace each other."""
+    latest = {w["kind"]: i for i, w in enumerate(shown) if w["kind"] in _LATEST_ONLY}
+    return [w for i, w in enumerate(shown)
+            if w["kind"] not in _LATEST_ONLY or latest[w["kind"]] == i]

@@ -1,0 +1,64 @@
+"""Error bodies: every refusal is `{"error": {"code", "message"}}` with a 4xx status, never a 500.
+
+Validation errors never echo the input back (a pasted card number must not bounce into a response or
+a log); they name the fields and what is wrong with them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tools.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _locale(request: Request) -> str:
+    return getattr(request.state, "locale", "en")
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)  # noqa: S101 - registered for DomainError only
+    body = exc.to_dict("ja" if _locale(request) == "ja" else "en")
+    return JSONResponse({"error": body}, status_code=exc.http_status)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    fields = [{"field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body",
+               "problem": err.get("msg", "invalid")} for err in exc.errors()]
+    return JSONResponse(error_body("invalid_request", "The request body is not valid.",
+                                   fields=fields[:20]), status_code=422)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+             413: "payload_too_large", 429: "rate_limited"}
+    message = exc.detail if isinstance(exc.detail, str) else "Request refused."
+    return JSONResponse(error_body(codes.get(exc.status_code, "http_error"), message),
+                        status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return JSONResponse(error_body("unavailable", "The service is briefly unavailable; please "
+                                   "retry."), status_code=503, headers={"Retry-After": "2"})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(ConnectionRefusedError, _database_down)

@@ -9,6 +9,7 @@ message. `RedactingFilter` and `install_redacting_filter` apply the same rules t
 
 The modules, one concept each:
 
+* `kinds`        - what is removed and the tokens that replace it (a contract with the prompts)
 * `normalized`   - the view detection runs on (invisible characters dropped, look-alikes folded)
 * `card_number`  - issuer prefixes, lengths, Luhn, digit grouping: what a card number is
 * `card_context` - security codes and expiry dates next to card words or after a card number
@@ -25,7 +26,12 @@ from agent.redaction.kinds import (
     SECURITY_CODE,
     SECURITY_CODE_TOKEN,
 )
-from agent.redaction.log_filter import RedactingFilter, install_redacting_filter
+from agent.redaction.log_filter import (
+    RedactingFilter,
+    install_redacting_filter,
+    redact_record,
+    uninstall_redacting_filter,
+)
 
 __all__ = [
     "CARD_NUMBER",
@@ -40,4 +46,6 @@ __all__ = [
     "install_redacting_filter",
     "redact",
     "redact_pair",
+    "redact_record",
+    "uninstall_redacting_filter",
 ]

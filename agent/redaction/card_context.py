@@ -111,6 +111,24 @@ def _alternatives(*words: tuple[str, ...]) -> str:
     return "(?:" + "|".join(w for group in words for w in group) + ")(?![a-z])"
 
 
+# Labels that make a GTIN-valid number a barcode even when card words are near.
+_BARCODE_WORDS = (
+    r"jan",
+    r"ean",
+    r"upc",
+    r"isbn",
+    r"gtin",
+    r"barcode",
+    r"bar\s+code",
+    r"バーコード",
+    r"商品コード",
+    r"janコード",
+)
+_BARCODE_LABEL = re.compile(
+    "(?<![a-z])(?:"
+    + "|".join(_BARCODE_WORDS)
+    + r")(?:\s*(?:code|no\.?|number|番号))?[\s:：#=はの]{0,3}\Z"
+)
 _CVC_WORD = re.compile(_alternatives(_CVC_WORDS))
 _EXPIRY_WORD = re.compile(_alternatives(_EXPIRY_WORDS))
 _ANY_CARD_WORD = re.compile(_alternatives(_CVC_WORDS, _EXPIRY_WORDS, _CARD_WORDS))
@@ -157,6 +175,12 @@ _DATE_AT = re.compile(_DATE)
 _SPACED_DATE_AT = re.compile(r"(?P<m1>[0-9]{1,2}) (?P<y1>20[0-9]{2}|[0-9]{2})(?![0-9])")
 _CODE_AT = re.compile(_CODE)
 _NEAR_CARD_WORDS = 60
+_HEX_LETTERS = frozenset("abcdef")
+_HEX_WINDOW = 8
+_HEX_MIN_AROUND = 6
+_ALNUM_BEFORE = re.compile(r"[0-9a-z]*\Z")
+_ALNUM_AFTER = re.compile(r"[0-9a-z]*")
+_HEX = re.compile(r"[0-9a-f]*")
 _DIGIT = re.compile(f"[0-9{_K}]")
 
 
@@ -218,6 +242,33 @@ class CardContext:
             self._word_starts = [m.start() for m in self._words(_ANY_CARD_WORD)]
         index = bisect_left(self._word_starts, start - _NEAR_CARD_WORDS)
         return index < len(self._word_starts) and self._word_starts[index] <= end + _NEAR_CARD_WORDS
+
+    def labelled_barcode(self, start: int) -> bool:
+        """A barcode label ("JAN", "barcode", "バーコード" ...) comes right before `start`."""
+        return _BARCODE_LABEL.search(self.view, max(0, start - 24), start) is not None
+
+    def inside_identifier(self, start: int, end: int) -> bool:
+        """The span is glued into a hexadecimal identifier ("…e4ba8b38553895264590f").
+
+        Only a neighbour that is a hex letter counts, and only if the (up to eight) characters on
+        each side are all hexadecimal, at least six, and mix letters with digits, as random
+        identifiers do: "card4242…", "4242…exp", "4242…ab" and "4242…deadbeef" stay card numbers.
+        """
+        view = self.view
+        glued = (start > 0 and view[start - 1] in _HEX_LETTERS) or (
+            end < len(view) and view[end] in _HEX_LETTERS
+        )
+        if not glued:
+            return False
+        before = _ALNUM_BEFORE.search(view, max(0, start - _HEX_WINDOW), start)
+        after = _ALNUM_AFTER.match(view, end, end + _HEX_WINDOW)
+        around = (before.group() if before else "") + (after.group() if after else "")
+        return (
+            len(around) >= _HEX_MIN_AROUND
+            and _HEX.fullmatch(around) is not None
+            and not around.isdigit()
+            and not around.isalpha()
+        )
 
     def items_after_card(self, card_end: int, brand: str, limit: int) -> list[Span]:
         """Codes and dates that directly follow a card number ending at `card_end`, before `limit`."""

@@ -15,10 +15,13 @@ A card number is 13-19 digits that
 * are written as one digit group, or as several groups joined by at most one punctuation mark
   (- . / _ ー ・) with up to three spaces or line breaks on each side, where the first group has 4
   digits (4-4-4-4, 4-6-5, 4-4-4-4-3 and irregular groupings that begin like a card) or 8 digits (a
-  number pasted in two halves), or every group is a single digit ("4 2 4 2 ...", the whole run).
+  number pasted in two halves), no group inside has a single digit, and one kind of separator is
+  used throughout (line breaks aside); or every group is a single digit ("4 2 4 2 ...", the whole
+  run).
 
 Why the grouping rule: without it, runs of short numbers ("sizes 36 38 40 42 44 46 48", an Amazon
-order number's last two groups) concatenate into Luhn-valid Diners numbers one time in ten.
+order number's last two groups, "03-4037-3485 / 2025-07-07") concatenate into Luhn-valid numbers
+one time in ten.
 
 Digit groups joined this way form a run; a number may be only part of its run, as in
 "4242 4242 4242 4242 12/30 123". Such a part must stand apart (`_Run._stands_apart`): what comes
@@ -26,16 +29,19 @@ before it is nothing, another card, a list number ("1.") or a line break; what c
 nothing, a line break, a 3-4 digit security code or a date. Otherwise a long run of grouped digits
 would hold a Luhn-valid stretch one time in ten.
 
-Doubtful candidates count only when card words ("card", "カード", "cvc", "有効期限" ...) are within
-60 characters: parts of a run that do not stand apart, and 13- and 14-digit candidates that are also
-valid GTIN-13/14 barcodes. Every JAN code (prefix 45 or 49) that passes Luhn looks like a 13-digit
-Visa; Visa stopped issuing 13-digit numbers long ago and 14-digit Diners numbers are rare, while
-shoppers paste barcodes when asking about a product.
+A number glued into a hexadecimal identifier (a UUID without dashes, a hash) is not a card, and a
+GTIN-valid 13-14 digit number right after a barcode label ("JAN", "バーコード") is a barcode. Other
+doubtful candidates count only when card words ("card", "カード", "cvc", "有効期限" ...) are within
+60 characters: parts of a run that do not stand apart, and 13- and 14-digit candidates that are
+also valid GTIN-13/14 barcodes. Every JAN code (prefix 45 or 49) that passes Luhn looks like a
+13-digit Visa; Visa stopped issuing 13-digit numbers long ago and 14-digit Diners numbers are rare,
+while shoppers paste barcodes when asking about a product.
 
 Limits: a digit group is never split, so a number glued to its security code ("4242…4242123") is
 caught only if the 19 digits happen to pass as a card; numbers that fail Luhn (a mistyped card) are
 not removed; neither are groupings that break the rule above ("424 2424 ...", "4242424242 424242")
-nor a number that follows another group without card words ("order 1234 4242 4242 4242 4242").
+nor a number that follows another group without card words ("order 1234 4242 4242 4242 4242"),
+nor one glued into a hexadecimal identifier ("cafe12" + number).
 When a run reads both as a card plus a code and as a longer card (both pass Luhn), the usual length
 wins; all of it is removed either way, only the reported last four can differ.
 """
@@ -43,11 +49,28 @@ wins; all of it is removed either way, only the reported last four can differ.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import Protocol
 
-__all__ = ["CardMatch", "brand_of", "find_card_numbers", "gtin_valid", "luhn_valid"]
+__all__ = ["CardMatch", "Surroundings", "brand_of", "find_card_numbers", "gtin_valid", "luhn_valid"]
+
+
+class Surroundings(Protocol):
+    """What the text around a doubtful candidate says (`card_context.CardContext`)."""
+
+    def near_card_words(self, start: int, end: int) -> bool:
+        """Card, security-code or expiry words are near the span."""
+        ...
+
+    def labelled_barcode(self, start: int) -> bool:
+        """A barcode label ("JAN", "barcode", "バーコード" ...) comes right before `start`."""
+        ...
+
+    def inside_identifier(self, start: int, end: int) -> bool:
+        """The span is glued into a hexadecimal identifier ("…e4ba8b38553895264590f")."""
+        ...
+
 
 # Brand, prefix ranges (inclusive, as digit strings of equal length), lengths.
 _ISSUERS: tuple[tuple[str, tuple[tuple[str, str], ...], frozenset[int]], ...] = (
@@ -176,10 +199,33 @@ class _Run:
             ]
         return self._spans[first][0], self._spans[last][1]
 
-    def _line_break_before(self, group: int) -> bool:
+    def _gap_before(self, group: int) -> str:
         self.span(0, 0)
         gap_start, gap_end = self._spans[group - 1][1], self._spans[group][0]
-        return "\n" in self.text[gap_start - self.start : gap_end - self.start]
+        return self.text[gap_start - self.start : gap_end - self.start]
+
+    def _line_break_before(self, group: int) -> bool:
+        return "\n" in self._gap_before(group)
+
+    def _space_before(self, group: int) -> bool:
+        gap = self._gap_before(group)
+        return " " in gap or "\t" in gap
+
+    def _written_like_a_card(self, first: int, last: int) -> bool:
+        """Groups first..last look typed as one number: no one-digit group inside, one separator.
+
+        "4037-3485 / 2025-07-07" (a phone number's end and a date) mixes separators; a person
+        writing a card number uses one kind throughout. Line breaks do not count: a number may be
+        pasted one group per line, or split over two messages.
+        """
+        if any(n < 2 for n in self.sizes[first + 1 : last]):
+            return False
+        kinds: set[str] = set()
+        for group in range(first + 1, last + 1):
+            gap = self._gap_before(group)
+            if "\n" not in gap:
+                kinds.add(gap.strip(" \t\r") or " ")
+        return len(kinds) <= 1
 
     def _stands_apart(self, first: int, last: int, after_card: bool) -> bool:
         """Whether groups first..last, part of a longer run, read as a number of their own.
@@ -191,12 +237,9 @@ class _Run:
         override it ("card: 1234 4242 4242 4242 4242").
         """
         sizes = self.sizes
-        if (
-            first > 0
-            and not after_card
-            and sizes[first - 1] > 2
-            and not self._line_break_before(first)
-        ):
+        # A list number is short and followed by a space ("1. 4242"); "03-4037" is a phone.
+        list_number = first > 0 and sizes[first - 1] <= 2 and self._space_before(first)
+        if first > 0 and not (after_card or list_number or self._line_break_before(first)):
             return False
         if last + 1 == len(sizes) or sizes[last + 1] in (3, 4):
             return True
@@ -208,7 +251,7 @@ class _Run:
         return False
 
     def card_from(
-        self, first: int, in_card_context: Callable[[int, int], bool], after_card: bool = False
+        self, first: int, surroundings: Surroundings, after_card: bool = False
     ) -> tuple[int, str, str] | None:
         """The preferred card number starting at group `first`: (last group, digits, brand).
 
@@ -241,21 +284,27 @@ class _Run:
             number = self.digits[start:end]
             if not luhn_valid(number):
                 continue
+            if must_end < 0 and not self._written_like_a_card(first, after_last - 1):
+                continue
+            span = self.span(first, after_last - 1)
+            if surroundings.inside_identifier(*span):
+                continue
+            barcode = length <= 14 and gtin_valid(number)
+            if barcode and surroundings.labelled_barcode(span[0]):
+                continue
             # Card words nearby settle the doubtful readings: part of a longer run, or a barcode.
-            doubtful = not self._stands_apart(first, after_last - 1, after_card) or (
-                length <= 14 and gtin_valid(number)
-            )
-            if doubtful and not in_card_context(*self.span(first, after_last - 1)):
+            doubtful = barcode or not self._stands_apart(first, after_last - 1, after_card)
+            if doubtful and not surroundings.near_card_words(*span):
                 continue
             return after_last - 1, number, brand
         return None
 
 
-def find_card_numbers(view: str, in_card_context: Callable[[int, int], bool]) -> list[CardMatch]:
+def find_card_numbers(view: str, surroundings: Surroundings) -> list[CardMatch]:
     """Card numbers in the view, left to right, not overlapping.
 
-    `in_card_context(start, end)` says whether card words are near a span of the view; it is asked
-    only about doubtful candidates (barcodes, parts of longer runs that do not stand apart).
+    `surroundings` is asked only about doubtful candidates (barcodes, parts of longer runs that do
+    not stand apart).
     """
     found: list[CardMatch] = []
     for match in _RUN.finditer(view):
@@ -263,7 +312,7 @@ def find_card_numbers(view: str, in_card_context: Callable[[int, int], bool]) ->
         if len(text) < _MIN_DIGITS:
             continue  # fewer characters than a card has digits
         if text.isdecimal():  # one compact group (the view holds ASCII digits only)
-            card = _compact_card(text, match.start(), in_card_context)
+            card = _compact_card(text, match.start(), surroundings)
             if card is not None:
                 found.append(card)
             continue
@@ -279,7 +328,7 @@ def find_card_numbers(view: str, in_card_context: Callable[[int, int], bool]) ->
             if first < free_from:
                 continue  # inside the card found last
             after_card = free_from > 0 and first == free_from
-            best = run.card_from(first, in_card_context, after_card=after_card)
+            best = run.card_from(first, surroundings, after_card=after_card)
             if best is not None:
                 last, digits, brand = best
                 start, end = run.span(first, last)
@@ -288,9 +337,7 @@ def find_card_numbers(view: str, in_card_context: Callable[[int, int], bool]) ->
     return found
 
 
-def _compact_card(
-    digits: str, start: int, in_card_context: Callable[[int, int], bool]
-) -> CardMatch | None:
+def _compact_card(digits: str, start: int, surroundings: Surroundings) -> CardMatch | None:
     """A run that is a single group: the fast path for the most common shape."""
     if len(digits) > _MAX_DIGITS:
         return None
@@ -298,6 +345,12 @@ def _compact_card(
     if brand is None:
         return None
     end = start + len(digits)
-    if len(digits) <= 14 and gtin_valid(digits) and not in_card_context(start, end):
+    if surroundings.inside_identifier(start, end):
+        return None
+    # A labelled barcode is never a card; an unlabelled one only among card words.
+    barcode = len(digits) <= 14 and gtin_valid(digits)
+    if barcode and (
+        surroundings.labelled_barcode(start) or not surroundings.near_card_words(start, end)
+    ):
         return None
     return CardMatch(start, end, digits, brand)

@@ -72,7 +72,7 @@ def _findings(text: str) -> list[_Finding]:
     if _ANY_DIGIT.search(view) is None:
         return []  # no digit, nothing to remove: most messages stop here
     context = CardContext(view)
-    cards = find_card_numbers(view, context.near_card_words)
+    cards = find_card_numbers(view, context)
     spans: list[tuple[int, int, str, CardMatch | None]] = []
     for index, card in enumerate(cards):
         spans.append((card.start, card.end, CARD_NUMBER, card))

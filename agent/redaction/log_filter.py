@@ -33,11 +33,17 @@ that propagate from child loggers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from agent.redaction.detect import redact
 
-__all__ = ["RedactingFilter", "install_redacting_filter", "uninstall_redacting_filter"]
+__all__ = [
+    "RedactingFilter",
+    "install_redacting_filter",
+    "redact_record",
+    "uninstall_redacting_filter",
+]
 
 _WITHHELD = "[log record withheld: redaction failed]"
 _MAX_DEPTH = 4
@@ -119,11 +125,11 @@ class RedactingFilter(logging.Filter):
 class _RedactingRecordFactory:
     """Wraps the previous log-record factory; redacts what exists when a record is created."""
 
-    def __init__(self, previous: Any) -> None:
+    def __init__(self, previous: Callable[..., logging.LogRecord]) -> None:
         self.previous = previous
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
-        record: logging.LogRecord = self.previous(*args, **kwargs)
+        record = self.previous(*args, **kwargs)
         try:
             _redact_message_parts(record)
         except Exception:

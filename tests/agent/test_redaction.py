@@ -166,6 +166,8 @@ SENTENCES: list[tuple[str, str, str, Callable[[str], str]]] = [
     ("japanese brackets", "「{}」", DINERS_14, str),
     ("two cards", "{} or " + four(" ")(MASTERCARD), VISA, four(" ")),
     ("card words rescue a preceding group", "card: 1234 {}", VISA, four(" ")),
+    ("glued to hex-looking letters", "{}deadbeef", VISA, str),
+    ("after a barcode label", "JAN {}", VISA, str),  # only GTIN-valid numbers read as barcodes
 ]
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent import widgets
@@ -30,15 +34,15 @@ async def outcome_events(session: AsyncSession, outcome: PaymentOutcome,
     if status is OrderStatus.AWAITING_STORE_PAYMENT:
         slip = dict(outcome.details.get("slip", {}))
         return [message_event("assistant", say("konbini_slip", locale,
-                                               deadline=slip.get("deadline", "")[:16].replace(
-                                                   "T", " "), **values)),
+                                               deadline=_tokyo(slip.get("deadline", "")),
+                                               **values)),
                 widget_event({"kind": "konbini_slip", "order_id": outcome.order_id,
                               "total": outcome.total, "currency": outcome.currency, **slip})]
     if status is OrderStatus.REQUIRES_ACTION:
         return [message_event("assistant", say("threeds", locale)),
                 widget_event({"kind": "threeds_challenge", "payment_id": outcome.payment_id,
-                              "challenge_url": outcome.challenge_url,
-                              "order_id": outcome.order_id})]
+                              "challenge_url": _framed(outcome.challenge_url, card_form, locale),
+                              "origin": card_form.gateway_url, "order_id": outcome.order_id})]
     if status is OrderStatus.PENDING_PAYMENT:
         return [message_event("assistant", say("payment_pending", locale))]
     if status is OrderStatus.FAILED:
@@ -52,6 +56,23 @@ async def outcome_events(session: AsyncSession, outcome: PaymentOutcome,
                     widget_event(widgets.card_form(card_form, locale, conversation.id))]
         return [message_event("assistant", say("payment_failed", locale, reason=reason))]
     return [message_event("assistant", say("order_exists", locale, status=status.value))]
+
+
+def _tokyo(deadline: str) -> str:
+    """A slip deadline as shoppers read it: Japan time, e.g. 2026-11-30 23:59 JST."""
+    try:
+        moment = datetime.fromisoformat(deadline)
+    except ValueError:
+        return deadline
+    return moment.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M JST")
+
+
+def _framed(url: str | None, card_form: CardFormConfig, locale: Locale) -> str | None:
+    """The challenge URL ready for the chat's iframe: the page may message only our origin."""
+    if not url:
+        return url
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}{urlencode({'origin': card_form.merchant_origin, 'locale': locale})}"
 
 
 async def _receipt(session: AsyncSession, outcome: PaymentOutcome) -> widgets.Widget:

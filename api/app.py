@@ -9,9 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from agent.model import Model
+from agent.redaction import install_redacting_filter
 from agent.turn import ConversationAgent
 from agent.widgets import CardFormConfig
 from api.errors import install_error_handlers
+from api.middleware import GuardMiddleware
+from api.rate_limit import RateLimiter
 from api.routes import conversations, health, pages, products, webhooks
 from api.settings import ServiceSettings
 from prompts import load_prompts
@@ -66,7 +69,12 @@ def create_app(
     app.state.service = service
     app.state.gateway = payment_gateway
     app.state.agent = agent
+    app.state.gateway_url = gateway_url
+    app.state.rate_limits = {"conversation": RateLimiter(service.rate_limit_conversation),
+                             "client": RateLimiter(service.rate_limit_client)}
+    install_redacting_filter()  # one redacting filter for every log record of the process
     install_error_handlers(app)
+    app.add_middleware(GuardMiddleware)
     app.include_router(health.router)
     app.include_router(conversations.router)
     app.include_router(webhooks.router)

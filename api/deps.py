@@ -63,6 +63,10 @@ async def get_conversation(conversation_id: str, request: Request) -> Conversati
     if conversation is None or not token_matches(token.strip(), conversation.token_hash):
         raise HTTPException(404, "Conversation not found.")
     request.state.locale = conversation.locale
+    if request.method == "POST":
+        limits = request.app.state.rate_limits
+        limits["client"].hit(request.client.host if request.client else "unknown")
+        limits["conversation"].hit(conversation.id)
     return conversation
 
 

@@ -14,6 +14,11 @@ class ServiceSettings(BaseSettings):
     public_url: str = Field(default="http://127.0.0.1:8000",
                             description="Origin shoppers' browsers use for the chat page (the card "
                                         "frame sends tokens to this origin only).")
+    rate_limit_conversation: int = Field(
+        default=60, ge=0, description="Messages and actions per conversation per minute (0: off).")
+    rate_limit_client: int = Field(
+        default=600, ge=0, description="Requests that change state per client address per minute "
+                                       "(0: off).")
     gateway: str = Field(default="sandbox", description="Payment gateway: sandbox | gmo.")
     serve_sandbox: bool = Field(default=True, description="Also serve the sandbox gateway (on "
                                 "CHATPAY_SANDBOX_PUBLIC_URL's port) when the gateway is sandbox.")

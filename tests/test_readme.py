@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
+from agent.settings import AgentSettings
 from api.settings import ServiceSettings
 from tools.payments.gmo.settings import GMOSettings
 from tools.payments.sandbox.settings import SandboxSettings
@@ -14,7 +15,7 @@ from tools.settings import CommerceSettings
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 SETTINGS: list[type[BaseSettings]] = [CommerceSettings, ServiceSettings, SandboxSettings,
-                                      GMOSettings]
+                                      GMOSettings, AgentSettings]
 
 
 def _variables() -> list[str]:

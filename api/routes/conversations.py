@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -53,9 +53,10 @@ class EventsResponse(BaseModel):
 
 
 @router.post("", status_code=201)
-async def start_conversation(database: DatabaseDep,
+async def start_conversation(request: Request, database: DatabaseDep,
                              body: StartRequest | None = None) -> StartResponse:
     """Open a conversation; the token in the answer is the shopper's credential for it alone."""
+    request.app.state.rate_limits["client"].hit(request.client.host if request.client else "-")
     locale = body.locale if body else "en"
     token = new_token()
     events: list[Event] = [message_event("assistant", say("welcome", locale)),

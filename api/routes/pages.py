@@ -1,64 +1,91 @@
-"""The shopper-facing page at `/`. Until the chat page lands, a catalogue page with live search."""
+"""The shopper-facing web chat page at `/` and its static script and stylesheet.
+
+This module only houses the routes that serve `api/static/` (chat.html, chat.js, chat.css) and the
+security headers of that page. The page is plain JavaScript that talks to the conversation API on
+its own origin; card details are typed only into the gateway's iframe, so the page's
+Content-Security-Policy allows framing exactly one other origin (the gateway's) and nothing else:
+no inline script or style, no third-party script, no `fetch` to anyone but this server.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from functools import cache
+from importlib.resources import files
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
 
 router = APIRouter(tags=["pages"])
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>chatpay</title>
-<style>
-body{font-family:system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;
-background:#f6f7f9;color:#1d2330}
-header{background:#1d2330;color:#fff;padding:1rem 1.5rem}
-main{max-width:56rem;margin:1.5rem auto;padding:0 1rem}
-input{width:100%;padding:.7rem;font-size:1rem;border:1px solid #c9ced8;border-radius:.5rem}
-ul{list-style:none;padding:0}li{background:#fff;margin:.5rem 0;padding:.8rem 1rem;border-radius:.5rem;
-display:flex;justify-content:space-between;gap:1rem}
-.ja{color:#5b6272;font-size:.9rem}.price{font-weight:600;white-space:nowrap}
-</style></head>
-<body><header><strong>chatpay</strong> — shop and pay inside the chat (chat coming next)</header>
-<main><input id="q" placeholder="Search the catalogue / 商品を検索 (e.g. green tea, 緑茶, mug)"
-autofocus><ul id="results"></ul></main>
-<script src="/static/catalogue.js"></script>
-</body></html>"""
-
-_SCRIPT = """
-const q = document.getElementById('q'), out = document.getElementById('results');
-async function show() {
-  const url = '/api/products?limit=50' + (q.value ? '&q=' + encodeURIComponent(q.value) : '');
-  const items = await (await fetch(url)).json();
-  out.replaceChildren(...items.map(p => {
-    const li = document.createElement('li');
-    const left = document.createElement('div');
-    left.textContent = p.name;
-    const ja = document.createElement('div'); ja.className = 'ja'; ja.textContent = p.name_ja;
-    left.append(ja);
-    const price = document.createElement('div'); price.className = 'price';
-    price.textContent = '¥' + p.price.toLocaleString('ja-JP') + (p.stock ? '' : ' (sold out)');
-    li.append(left, price); return li;
-  }));
+# The only files `/static/...` serves: an allow-list, so no path ever reaches the filesystem.
+STATIC_TYPES = {
+    "chat.js": "text/javascript; charset=utf-8",
+    "chat.css": "text/css; charset=utf-8",
 }
-q.addEventListener('input', show); show();
-"""
 
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; "
-    "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+
+@cache
+def _static(name: str) -> str:
+    """A file of `api/static/`, read once per process."""
+    return (files("api") / "static" / name).read_text(encoding="utf-8")
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of `url`: CSP `frame-src` and the page's origin checks use origins."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@cache
+def _sandbox_origin() -> str:
+    # Settings are read once (on the first page view) and kept. This is the fallback until the app
+    # factory hands the page the same gateway URL it gives the card form (`app.state.gateway_url`);
+    # the import is local because only the sandbox deployment needs it.
+    from tools.payments.sandbox import SandboxSettings
+
+    return origin_of(SandboxSettings().public_url)
+
+
+def gateway_origin(request: Request) -> str:
+    """The origin of the gateway's card and 3-D Secure frames: the one origin the page may frame."""
+    configured = getattr(request.app.state, "gateway_url", None)
+    return origin_of(configured) if isinstance(configured, str) else _sandbox_origin()
+
+
+def page_headers(frame_origin: str) -> dict[str, str]:
+    """Headers of the chat page: a strict CSP that only lets `frame_origin` into an iframe."""
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'; frame-src {frame_origin}; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
+    )
+    return {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        # The page holds no personal data (that comes from the API with a token), but a stale page
+        # paired with a newer chat.js would break; revalidate on each load.
+        "Cache-Control": "no-cache",
+    }
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def index() -> HTMLResponse:
-    return HTMLResponse(_PAGE, headers=_HEADERS)
+async def index(request: Request) -> HTMLResponse:
+    """The chat page."""
+    return HTMLResponse(_static("chat.html"), headers=page_headers(gateway_origin(request)))
 
 
-@router.get("/static/catalogue.js", include_in_schema=False)
-async def catalogue_script() -> HTMLResponse:
-    return HTMLResponse(_SCRIPT, media_type="text/javascript", headers=_HEADERS)
+@router.get("/static/{name}", include_in_schema=False)
+async def static_file(name: str) -> Response:
+    """The page's script and stylesheet (the only resources its CSP lets it load)."""
+    media_type = STATIC_TYPES.get(name)
+    if media_type is None:
+        raise HTTPException(404, "No such file.")
+    return Response(
+        _static(name),
+        media_type=media_type,
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+    )

@@ -67,5 +67,5 @@ async def test_page_is_served_with_security_headers(client: httpx.AsyncClient) -
     assert page.status_code == 200 and "chatpay" in page.text
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
-    script = await client.get("/static/catalogue.js")
+    script = await client.get("/static/chat.js")
     assert script.headers["content-type"].startswith("text/javascript")

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from api.settings import ServiceSettings
+from evals.cli import app as eval_app
 from tools.catalog.loader import (
     DEMO_CATALOG_PATH,
     CatalogFormatError,
@@ -28,6 +29,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Product catalogue.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(eval_app, name="eval")
 console = Console()
 
 UrlOption = Annotated[str | None, typer.Option("--url", help="Database URL (default: "

@@ -200,7 +200,9 @@ async def _after_outcome(session: AsyncSession, order: Order) -> None:
         return
     if order.payment_method == PaymentMethod.CARD and order.status != OrderStatus.PENDING_PAYMENT:
         await forget_card(session, order.conversation_id)  # gateway tokens are single-use
-    if order.status in SUCCESS_STATUSES or order.status == OrderStatus.REQUIRES_ACTION:
+    # Only a purchase that went through empties the cart: after a failed 3-D Secure check or a
+    # decline the shopper retries with another card and the same items.
+    if order.status in SUCCESS_STATUSES:
         await clear_cart(session, order.conversation_id)
     if order.status == OrderStatus.FAILED and order.payment_method == PaymentMethod.AFTER_DELIVERY:
         conversation = await session.get(Conversation, order.conversation_id)

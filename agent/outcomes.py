@@ -17,7 +17,7 @@ from tools.checkout.orders import get_order
 from tools.checkout.payment_choice import payment_options
 from tools.payments.charging import PaymentOutcome, PaymentStatus
 from tools.settings import CommerceSettings
-from tools.store.models import Conversation
+from tools.store.models import Conversation, Quote
 
 
 async def outcome_events(session: AsyncSession, outcome: PaymentOutcome,
@@ -30,7 +30,7 @@ async def outcome_events(session: AsyncSession, outcome: PaymentOutcome,
         key = {OrderStatus.PAID: "paid", OrderStatus.DEFERRED_APPROVED: "deferred_approved",
                OrderStatus.AWAITING_SCREENING: "awaiting_screening"}[status]
         return [message_event("assistant", say(key, locale, **values)),
-                widget_event(await _receipt(session, outcome))]
+                widget_event(await _receipt(session, outcome, locale))]
     if status is OrderStatus.AWAITING_STORE_PAYMENT:
         slip = dict(outcome.details.get("slip", {}))
         return [message_event("assistant", say("konbini_slip", locale,
@@ -75,13 +75,20 @@ def _framed(url: str | None, card_form: CardFormConfig, locale: Locale) -> str |
     return f"{url}{joiner}{urlencode({'origin': card_form.merchant_origin, 'locale': locale})}"
 
 
-async def _receipt(session: AsyncSession, outcome: PaymentOutcome) -> widgets.Widget:
+async def _receipt(session: AsyncSession, outcome: PaymentOutcome,
+                   locale: Locale) -> widgets.Widget:
     order = await get_order(session, outcome.order_id)
+    # Order lines keep the English name for accounting; the quote the shopper confirmed has both.
+    quote = await session.get(Quote, order.quote_id)
+    names_ja = {line["sku"]: line.get("name_ja") for line in (quote.content["lines"] if quote
+                                                               else [])}
     return {
         "kind": "receipt", "order_id": order.id, "status": order.status, "total": order.total,
         "currency": order.currency, "payment_method": order.payment_method,
-        "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
-                   "line_total": line.line_total} for line in order.lines],
+        "lines": [{"sku": line.sku,
+                   "name": (names_ja.get(line.sku) or line.name) if locale == "ja" else line.name,
+                   "quantity": line.quantity, "line_total": line.line_total}
+                  for line in order.lines],
         "subtotal": order.subtotal, "shipping_fee": order.shipping_fee,
         "payment_fee": order.payment_fee,
         "tax_included": {"10": order.tax_10, "8": order.tax_8},

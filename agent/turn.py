@@ -119,6 +119,10 @@ class ConversationAgent:
             await append_events(session, conversation_id, [message_event("user", clean)],
                                 source="shopper")
             if found_card:
+                # A shopper pasting a card wants to pay by card: take that as the method choice
+                # (if none was made) so the token from the form leads straight to a confirmation.
+                if conversation.payment_method is None:
+                    conversation.payment_method = "card"
                 events = [message_event("assistant", say("card_in_chat", locale)),
                           widget_event(widgets.card_form(self.card_form, locale,
                                                          conversation_id))]

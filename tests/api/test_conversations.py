@@ -182,3 +182,18 @@ async def test_other_shoppers_cannot_see_or_act(chat_factory: Any) -> None:
     unknown = await chat.client.get("/api/conversations/not-there", headers=chat.auth)
     assert unknown.status_code == 404
     assert hijack.json() == unknown.json()  # the same answer: existence is not revealed
+
+
+async def test_pasted_card_chooses_card_and_japanese_receipt_names(chat_factory: Any) -> None:
+    """After a pasted card, the form's token leads straight to a confirmation; receipts speak ja."""
+    chat = chat_factory(ScriptedModel([]))
+    await chat.start("ja")
+    await chat.do(type="add_to_cart", sku="TEA-SENCHA", quantity=1)
+    await chat.do(type="submit_address", fields=ADDRESS)
+    pasted = await chat.say("カード番号は 4242 4242 4242 4242 です")
+    assert widget(pasted, "card_form")
+    confirm = widget(await chat.pay_with_card(CARD), "confirm")
+    assert confirm["payment_method"] == "card"
+    paid = await chat.do(type="confirm", quote_id=confirm["quote_id"],
+                         quote_hash=confirm["quote_hash"])
+    assert widget(paid, "receipt")["lines"][0]["name"] == "煎茶 100g"

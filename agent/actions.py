@@ -22,8 +22,8 @@ from agent.transcript import Event, append_events, message_event, widget_event
 from agent.widgets import CardFormConfig
 from tools import cart as cart_ops
 from tools.address import save_address, validate_address
-from tools.cart import ConversationNotFound
 from tools.checkout.payment_choice import choose_payment_method, payment_options
+from tools.conversations import load_conversation
 from tools.payments.card_intake import accept_card_token
 from tools.payments.charging import ChargePolicy, complete_threeds, place_and_pay
 from tools.payments.gateway import PaymentGateway
@@ -129,7 +129,7 @@ async def handle_action(ctx: ActionContext, action: Action) -> list[Event]:
         return await _finish(ctx, lambda s, c: outcome_events(s, outcome, c, ctx.locale,
                                                               ctx.commerce, ctx.card_form))
     async with ctx.db.session() as session:
-        conversation = await _conversation(session, ctx.conversation_id)
+        conversation = await load_conversation(session, ctx.conversation_id)
         events = await _handle(ctx, session, conversation, action)
         events += await confirm_if_ready(session, conversation, ctx.locale, ctx.commerce, events)
         await append_events(session, conversation.id, events, source="action")
@@ -139,18 +139,11 @@ async def handle_action(ctx: ActionContext, action: Action) -> list[Event]:
 
 async def _finish(ctx: ActionContext, build: Any) -> list[Event]:
     async with ctx.db.session() as session:
-        conversation = await _conversation(session, ctx.conversation_id)
+        conversation = await load_conversation(session, ctx.conversation_id)
         events: list[Event] = await build(session, conversation)
         await append_events(session, conversation.id, events, source="action")
         await session.commit()
         return events
-
-
-async def _conversation(session: AsyncSession, conversation_id: str) -> Conversation:
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise ConversationNotFound(conversation_id)
-    return conversation
 
 
 async def _handle(ctx: ActionContext, session: AsyncSession, conversation: Conversation,

@@ -13,10 +13,8 @@ from agent import widgets
 from agent.texts import Locale, say
 from agent.transcript import Event, message_event, widget_event
 from agent.widgets import CardFormConfig
-from tools.address import current_address
-from tools.cart import get_cart
 from tools.checkout.payment_choice import payment_options
-from tools.checkout.quote import CheckoutIncomplete, prepare_quote
+from tools.checkout.quote import CheckoutIncomplete, checkout_state, prepare_quote
 from tools.errors import DomainError
 from tools.settings import CommerceSettings
 from tools.store.models import Conversation
@@ -25,17 +23,7 @@ from tools.store.models import Conversation
 async def missing_steps(session: AsyncSession, conversation: Conversation,
                         settings: CommerceSettings) -> list[str]:
     """What checkout still needs, in order: cart, address, payment_method, card."""
-    view = await get_cart(session, conversation.id, settings=settings)
-    missing = []
-    if view.is_empty:
-        missing.append("cart")
-    if await current_address(session, conversation.id) is None:
-        missing.append("address")
-    if not conversation.payment_method:
-        missing.append("payment_method")
-    elif conversation.payment_method == "card" and not conversation.card_token:
-        missing.append("card")
-    return missing
+    return (await checkout_state(session, conversation, settings)).missing
 
 
 async def next_step(session: AsyncSession, conversation: Conversation, locale: Locale,

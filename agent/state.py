@@ -39,8 +39,8 @@ async def build_state(session: AsyncSession, conversation: Conversation, locale:
     order = await session.scalar(
         select(Order).where(Order.conversation_id == conversation.id)
         .order_by(Order.created_at.desc()).limit(1))
-    checkout = CheckoutState(has_items=not view.is_empty, has_address=address is not None,
-                             payment_method=method, has_card=bool(conversation.card_token))
+    checkout = CheckoutState.of(conversation, has_items=not view.is_empty,
+                                has_address=address is not None)
     name_key = "name_ja" if locale == "ja" else "name"
     totals = view.totals
     return StateBlock(

@@ -28,17 +28,18 @@ def widget_event(widget: Widget) -> Event:
 
 
 async def append_events(session: AsyncSession, conversation_id: str, events: list[Event], *,
-                        source: str = "") -> None:
+                        source: str = "") -> list[ConversationEvent]:
     """Store events after the conversation's last one (the caller commits).
 
     The (conversation_id, seq) unique constraint turns two interleaving writers into an error
     instead of a silently shuffled transcript.
     """
     if not events:
-        return
+        return []
     last = await session.scalar(select(func.max(ConversationEvent.seq)).where(
         ConversationEvent.conversation_id == conversation_id))
     seq = last or 0
+    rows: list[ConversationEvent] = []
     for event in events:
         seq += 1
         if event["type"] == "message":
@@ -48,7 +49,9 @@ async def append_events(session: AsyncSession, conversation_id: str, events: lis
             row = ConversationEvent(conversation_id=conversation_id, seq=seq, kind="widget",
                                     role="assistant", widget=event["widget"], source=source)
         session.add(row)
+        rows.append(row)
     await session.flush()
+    return rows
 
 
 async def load_events(session: AsyncSession, conversation_id: str, *,

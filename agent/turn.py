@@ -48,7 +48,7 @@ from agent.transcript import (
 )
 from agent.widgets import CardFormConfig, Widget
 from prompts import PromptSet
-from tools.cart import ConversationNotFound
+from tools.conversations import load_conversation
 from tools.settings import CommerceSettings
 from tools.store.db import Database
 from tools.store.models import Conversation, ConversationEvent, ModelCall
@@ -101,9 +101,7 @@ class ConversationAgent:
     async def respond(self, conversation_id: str, text: str) -> TurnResult:
         """Handle one shopper message."""
         async with self.db.session() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
-                raise ConversationNotFound(conversation_id)
+            conversation = await load_conversation(session, conversation_id)
             home: Locale = "ja" if conversation.locale == "ja" else "en"
             rows = await load_events(session, conversation_id, limit=self.history_turns * 12)
             previous = last_user_text(rows)
@@ -116,8 +114,8 @@ class ConversationAgent:
             clean = pair.current.text
             found_card = pair.current.found_card or pair.split_card
             locale = reply_locale(clean, home)
-            await append_events(session, conversation_id, [message_event("user", clean)],
-                                source="shopper")
+            stored = await append_events(session, conversation_id,
+                                         [message_event("user", clean)], source="shopper")
             if found_card:
                 # A shopper pasting a card wants to pay by card: take that as the method choice
                 # (if none was made) so the token from the form leads straight to a confirmation.
@@ -130,8 +128,8 @@ class ConversationAgent:
                 await session.commit()
                 return TurnResult(events, "fixed")
             await session.commit()
-            rows = await load_events(session, conversation_id, limit=self.history_turns * 12)
-        return await self._run_model(conversation_id, home, locale, clean, rows)
+        # The rows read above plus the message just stored: no second read of the transcript.
+        return await self._run_model(conversation_id, home, locale, clean, [*rows, *stored])
 
     async def _run_model(self, conversation_id: str, home: Locale, locale: Locale, text: str,
                          rows: list[ConversationEvent]) -> TurnResult:

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tools.cart import ConversationNotFound, get_cart
+from tools.cart import get_cart
+from tools.conversations import load_conversation
 from tools.errors import DomainError
 from tools.payments.methods import PaymentMethod
-from tools.pricing import payment_fee_for
+from tools.pricing import compute_totals, payment_fee_for
 from tools.settings import CommerceSettings
-from tools.store.models import Conversation
 
 
 @dataclass(frozen=True)
@@ -28,25 +28,42 @@ class MethodOption:
     reason: str | None = None  # machine code when unavailable, e.g. "over_limit"
 
 
+class PaymentMethodUnavailable(DomainError):
+    """Payment after delivery over its limit (checked when chosen and again when quoting)."""
+
+    def __init__(self, method: PaymentMethod, settings: CommerceSettings) -> None:
+        limit = settings.after_delivery_limit
+        super().__init__(
+            "payment_method_unavailable",
+            f"Payment after delivery is available up to ¥{limit:,}. "
+            "Please choose card or convenience store.",
+            f"後払いは¥{limit:,}までのご注文でご利用いただけます。"
+            "カードまたはコンビニ払いをお選びください。",
+            details={"method": method.value, "limit": limit},
+            http_status=409,
+        )
+
+
+def over_limit(method: PaymentMethod, total_with_fee: int, settings: CommerceSettings) -> bool:
+    """Whether `method` is refused for an order of this total (fee included)."""
+    return method is PaymentMethod.AFTER_DELIVERY and total_with_fee > settings.after_delivery_limit
+
+
 async def payment_options(
     session: AsyncSession, conversation_id: str, settings: CommerceSettings
 ) -> list[MethodOption]:
     """Every method with its fee; payment after delivery is unavailable over the limit."""
+    # One cart read; each method's total is pure arithmetic on the same lines.
+    lines = (await get_cart(session, conversation_id, settings=settings)).priced_lines()
     options = []
     for method in PaymentMethod:
-        cart = await get_cart(session, conversation_id, payment_method=method, settings=settings)
-        if method is PaymentMethod.AFTER_DELIVERY and cart.totals.total > settings.after_delivery_limit:
-            options.append(MethodOption(method, payment_fee_for(method, settings), False, "over_limit"))
+        fee = payment_fee_for(method, settings)
+        total = compute_totals(lines, method, settings).total
+        if over_limit(method, total, settings):
+            options.append(MethodOption(method, fee, False, "over_limit"))
         else:
-            options.append(MethodOption(method, payment_fee_for(method, settings), True))
+            options.append(MethodOption(method, fee, True))
     return options
-
-
-async def _conversation(session: AsyncSession, conversation_id: str) -> Conversation:
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise ConversationNotFound(conversation_id)
-    return conversation
 
 
 async def choose_payment_method(
@@ -64,16 +81,8 @@ async def choose_payment_method(
         ) from None
     options = {o.method: o for o in await payment_options(session, conversation_id, settings)}
     if not options[chosen].available:
-        raise DomainError(
-            "payment_method_unavailable",
-            f"Payment after delivery is available up to ¥{settings.after_delivery_limit:,}. "
-            "Please choose card or convenience store.",
-            f"後払いは¥{settings.after_delivery_limit:,}までのご注文でご利用いただけます。"
-            "カードまたはコンビニ払いをお選びください。",
-            details={"method": chosen.value, "limit": settings.after_delivery_limit},
-            http_status=409,
-        )
-    conversation = await _conversation(session, conversation_id)
+        raise PaymentMethodUnavailable(chosen, settings)
+    conversation = await load_conversation(session, conversation_id)
     conversation.payment_method = chosen.value
     await session.flush()
     return chosen
@@ -85,7 +94,7 @@ async def attach_card(
     """Remember the gateway token and its public facts (never the number) for the next quote."""
     if len(last4) != 4 or not last4.isdigit():
         raise ValueError("last4 must be four digits")
-    conversation = await _conversation(session, conversation_id)
+    conversation = await load_conversation(session, conversation_id)
     conversation.card_token = token
     conversation.card_brand = brand
     conversation.card_last4 = last4
@@ -94,7 +103,7 @@ async def attach_card(
 
 async def forget_card(session: AsyncSession, conversation_id: str) -> None:
     """Drop the card token (after it was used or declined: gateway tokens are single-use)."""
-    conversation = await _conversation(session, conversation_id)
+    conversation = await load_conversation(session, conversation_id)
     conversation.card_token = None
     conversation.card_brand = None
     conversation.card_last4 = None

@@ -22,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tools.address import current_address
-from tools.cart import ConversationNotFound, InsufficientStock, ProductNotFound, get_cart
+from tools.cart import InsufficientStock, ProductNotFound, get_cart
 from tools.checkout.order_status import PAYMENT_IN_PROGRESS
+from tools.checkout.payment_choice import PaymentMethodUnavailable, over_limit
+from tools.conversations import load_conversation
 from tools.errors import ConflictError, DomainError
 from tools.payments.methods import PaymentMethod
 from tools.settings import CommerceSettings
@@ -93,28 +95,34 @@ class CheckoutState:
     def ready(self) -> bool:
         return not self.missing
 
+    @classmethod
+    def of(cls, conversation: Conversation, *, has_items: bool,
+           has_address: bool) -> CheckoutState:
+        """The state given the cart and address; method and card come from the conversation."""
+        method = PaymentMethod(conversation.payment_method) if conversation.payment_method else None
+        return cls(has_items=has_items, has_address=has_address, payment_method=method,
+                   has_card=bool(conversation.card_token))
 
-async def _conversation(session: AsyncSession, conversation_id: str) -> Conversation:
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise ConversationNotFound(conversation_id)
-    return conversation
+
+async def checkout_state(session: AsyncSession, conversation: Conversation,
+                         settings: CommerceSettings) -> CheckoutState:
+    """Where this conversation's checkout stands (one cart read, one address read)."""
+    view = await get_cart(session, conversation.id, settings=settings)
+    address = await current_address(session, conversation.id)
+    return CheckoutState.of(conversation, has_items=not view.is_empty,
+                            has_address=address is not None)
 
 
 async def build_quote_content(
     session: AsyncSession, conversation_id: str, settings: CommerceSettings
 ) -> dict[str, Any]:
     """The content a quote would have right now, or CheckoutIncomplete / a domain error."""
-    conversation = await _conversation(session, conversation_id)
+    conversation = await load_conversation(session, conversation_id)
     method = PaymentMethod(conversation.payment_method) if conversation.payment_method else None
     cart = await get_cart(session, conversation_id, payment_method=method, settings=settings)
     address = await current_address(session, conversation_id)
-    state = CheckoutState(
-        has_items=not cart.is_empty,
-        has_address=address is not None,
-        payment_method=method,
-        has_card=bool(conversation.card_token),
-    )
+    state = CheckoutState.of(conversation, has_items=not cart.is_empty,
+                             has_address=address is not None)
     if state.missing:
         raise CheckoutIncomplete(state.missing)
     assert method is not None and address is not None  # noqa: S101 - guaranteed by `missing`
@@ -126,15 +134,8 @@ async def build_quote_content(
             raise InsufficientStock(sku=line.sku, name=line.name, name_ja=line.name_ja,
                                     requested=line.quantity, available=line.stock)
     totals = cart.totals
-    if method is PaymentMethod.AFTER_DELIVERY and totals.total > settings.after_delivery_limit:
-        raise ConflictError(
-            "payment_method_unavailable",
-            f"Payment after delivery is available up to ¥{settings.after_delivery_limit:,}. "
-            "Please choose card or convenience store.",
-            f"後払いは¥{settings.after_delivery_limit:,}までのご注文でご利用いただけます。"
-            "カードまたはコンビニ払いをお選びください。",
-            details={"method": method.value, "limit": settings.after_delivery_limit},
-        )
+    if over_limit(method, totals.total, settings):  # the cart grew after the method was chosen
+        raise PaymentMethodUnavailable(method, settings)
     card: dict[str, str] | None = None
     if method is PaymentMethod.CARD:
         assert conversation.card_token is not None  # noqa: S101 - checked by `missing`

@@ -5,6 +5,10 @@ This module only houses the `Model` protocol and its value types (`ModelRequestS
 agent; a model passes them through unchanged, so the prompt prefix (system prompt + tool schemas)
 stays byte-identical between calls and providers' prompt caches hit.
 
+A model that can stream also implements `StreamingModel.request_stream`: the same answer, with each
+piece of text handed to a callback as it arrives, so a shopper sees a real model's first words at
+once. The turn loop uses it only when somebody listens (the SSE endpoint).
+
 Malformed tool arguments are not an exception: `ToolCall.parse_error` says what is wrong with the
 raw text and the agent sends a structured error back to the model, which usually corrects itself.
 """
@@ -12,7 +16,7 @@ raw text and the agent sends a structured error back to the model, which usually
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -122,5 +126,29 @@ class Model(Protocol):
         """Answer `messages` with `tools` available.
 
         Raises `agent.errors.ModelError` when no usable answer could be obtained.
+        """
+        ...
+
+
+TextSink = Callable[[str], Awaitable[None]]
+"""Receives each piece of assistant text as a streaming model produces it."""
+
+
+@runtime_checkable
+class StreamingModel(Model, Protocol):
+    """A model that can also hand over its text while it is still writing."""
+
+    async def request_stream(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSchema],
+        *,
+        on_text: TextSink,
+        settings: ModelRequestSettings | None = None,
+    ) -> ModelResponse:
+        """Answer as `request` does, calling `on_text` with each text delta on the way.
+
+        Failures before the first delta are retried as `request` retries them; a failure after
+        text was handed over is not (the shopper has seen it) and raises `ModelUnavailable`.
         """
         ...

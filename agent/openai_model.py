@@ -20,7 +20,7 @@ import asyncio
 import importlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from copy import deepcopy
 from dataclasses import replace
 from typing import Any, cast
@@ -34,9 +34,17 @@ from agent.errors import (
     ModelResponseInvalid,
     ModelUnavailable,
 )
-from agent.model import Message, ModelRequestSettings, ModelResponse, ToolCall, ToolSchema
+from agent.model import (
+    Message,
+    ModelRequestSettings,
+    ModelResponse,
+    TextSink,
+    ToolCall,
+    ToolSchema,
+)
 from agent.retries import Clock, RetryPolicy, Sleep, call_with_retries
 from agent.settings import AgentSettings
+from agent.stream_chunks import ChunkAccumulator
 from agent.usage import Outcome, Usage, UsageRecord, UsageRecorder, deliver
 
 OFFLINE_BASE_URL = "http://offline.chatpay.invalid/v1"
@@ -108,18 +116,65 @@ class OpenAIChatModel:
         settings: ModelRequestSettings | None = None,
     ) -> ModelResponse:
         """One Chat Completions call, retried under the policy; records usage whatever happens."""
-        settings = settings or ModelRequestSettings()
+        chosen = settings or ModelRequestSettings()
+
+        async def attempt(seconds_left: float) -> ModelResponse:
+            return await self._attempt(messages, tools, chosen, seconds_left)
+
+        return await self._with_retries(messages, attempt)
+
+    async def request_stream(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSchema],
+        *,
+        on_text: TextSink,
+        settings: ModelRequestSettings | None = None,
+    ) -> ModelResponse:
+        """The same call with `stream=True`: text deltas go to `on_text` as they arrive.
+
+        The chunks are put back together into one Chat Completions body and parsed by the same
+        lenient parser as a plain answer, so both paths accept and refuse exactly the same things.
+        """
+        chosen = settings or ModelRequestSettings()
+        shown = False
+
+        async def forward(delta: str) -> None:
+            nonlocal shown
+            shown = True
+            await on_text(delta)
+
+        async def attempt(seconds_left: float) -> ModelResponse:
+            try:
+                return await self._attempt_stream(messages, tools, chosen, seconds_left, forward)
+            except (openai.APIError, httpx.HTTPError, ModelResponseInvalid) as exc:
+                if not shown:
+                    raise  # nothing reached the shopper yet: the retry policy decides
+                # Text already on the shopper's screen cannot be taken back by a retry that
+                # might say something else: give up, and let guided mode answer.
+                raise ModelUnavailable(
+                    model_name=self.name, attempts=1, last_status_code=None,
+                    last_error=f"stream broke after text was shown: {type(exc).__name__}",
+                ) from exc
+
+        return await self._with_retries(messages, attempt)
+
+    async def _with_retries(
+        self,
+        messages: Sequence[Message],
+        attempt: Callable[[float], Awaitable[ModelResponse]],
+    ) -> ModelResponse:
         started = self._clock()
         attempts = 0
 
-        async def attempt(seconds_left: float) -> ModelResponse:
+        async def counted(seconds_left: float) -> ModelResponse:
             nonlocal attempts
             attempts += 1
-            return await self._attempt(messages, tools, settings, seconds_left)
+            return await attempt(seconds_left)
 
         try:
             response, _ = await call_with_retries(
-                attempt, self._retry, model_name=self.name, clock=self._clock, sleep=self._sleep
+                counted, self._retry, model_name=self.name, clock=self._clock, sleep=self._sleep
             )
         except ModelUnavailable as exc:
             self._record_failure("unavailable", started, attempts, exc.last_status_code, messages)
@@ -170,6 +225,43 @@ class OpenAIChatModel:
         return parse_chat_completion(
             raw.text, model_name=self.name, status_code=raw.http_response.status_code
         )
+
+    async def _attempt_stream(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSchema],
+        settings: ModelRequestSettings,
+        seconds_left: float,
+        on_text: TextSink,
+    ) -> ModelResponse:
+        timeout = min(settings.timeout_s or self._timeout_s, max(seconds_left, 0.001))
+        omit = openai.omit
+        stream = await self._client.chat.completions.create(
+            model=self.name,
+            messages=cast(Any, list(messages)),
+            tools=cast(Any, list(tools)) if tools else omit,
+            tool_choice="auto" if tools else omit,
+            parallel_tool_calls=(
+                settings.parallel_tool_calls
+                if tools and settings.parallel_tool_calls is not None else omit
+            ),
+            temperature=settings.temperature if settings.temperature is not None else omit,
+            max_tokens=settings.max_tokens if settings.max_tokens is not None else omit,
+            # Usage arrives in a last chunk only when asked for; without it a streamed turn
+            # would cost "0 tokens" in every report.
+            stream=True,
+            stream_options={"include_usage": True},
+            timeout=timeout,
+        )
+        chunks = ChunkAccumulator()
+        try:
+            async for chunk in stream:
+                delta = chunks.add(chunk.to_dict())
+                if delta:
+                    await on_text(delta)
+        finally:
+            await stream.close()
+        return parse_chat_completion(json.dumps(chunks.body(self.name)), model_name=self.name)
 
     def _elapsed_ms(self, started: float) -> float:
         return (self._clock() - started) * 1000

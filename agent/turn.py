@@ -15,6 +15,10 @@ tools, guided mode). A turn:
    twice. Stores the reply, adds a confirmation when checkout is ready, and records usage.
 
 No database transaction is held open while the model is thinking.
+
+A `TurnListener` (the SSE endpoint) hears when the shopper's message is safely stored and, from a
+model that can stream, the reply's text as it is written, redacted on the way
+(`agent.stream_guard`). The turn's returned events stay the authoritative reply either way.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import update
 
@@ -30,11 +34,12 @@ from agent import widgets
 from agent.errors import ModelError
 from agent.flow import confirm_if_ready
 from agent.guided import guided_reply
-from agent.model import Model, ModelResponse
-from agent.redaction import redact_pair
+from agent.model import Message, Model, ModelResponse, StreamingModel, ToolSchema
+from agent.redaction import redact, redact_pair
 from agent.shop_tools import ToolContext, ToolOutcome, run_tool
 from agent.state import build_state
 from agent.state_block import render
+from agent.stream_guard import RedactingStream
 from agent.texts import Locale, reply_locale, say
 from agent.tool_schemas import openai_tools
 from agent.transcript import (
@@ -60,6 +65,16 @@ log = logging.getLogger(__name__)
 _LATEST_ONLY = {"cart", "payment_methods", "card_form", "address_form", "confirm"}
 #: More tool calls than this in one model response are refused (a looping or injected model).
 MAX_TOOL_CALLS_PER_STEP = 8
+
+
+class TurnListener(Protocol):
+    """Hears a turn while it runs (the streaming endpoint implements it)."""
+
+    async def accepted(self) -> None:
+        """The shopper's message is stored: from here on, nothing the model does can lose it."""
+
+    async def text(self, step: int, delta: str) -> None:
+        """A piece of the reply of model call `step` (a later step's text replaces an earlier's)."""
 
 
 @dataclass
@@ -98,8 +113,9 @@ class ConversationAgent:
                 after_delivery_limit=f"{c.after_delivery_limit:,}")
         return self._system[locale]
 
-    async def respond(self, conversation_id: str, text: str) -> TurnResult:
-        """Handle one shopper message."""
+    async def respond(self, conversation_id: str, text: str, *,
+                      listener: TurnListener | None = None) -> TurnResult:
+        """Handle one shopper message; `listener` hears it stored and the reply as it streams."""
         async with self.db.session() as session:
             conversation = await load_conversation(session, conversation_id)
             home: Locale = "ja" if conversation.locale == "ja" else "en"
@@ -126,13 +142,19 @@ class ConversationAgent:
                                                          conversation_id))]
                 await append_events(session, conversation_id, events, source="fixed")
                 await session.commit()
+                if listener is not None:
+                    await listener.accepted()
                 return TurnResult(events, "fixed")
             await session.commit()
+        if listener is not None:
+            await listener.accepted()
         # The rows read above plus the message just stored: no second read of the transcript.
-        return await self._run_model(conversation_id, home, locale, clean, [*rows, *stored])
+        return await self._run_model(conversation_id, home, locale, clean, [*rows, *stored],
+                                     listener)
 
     async def _run_model(self, conversation_id: str, home: Locale, locale: Locale, text: str,
-                         rows: list[ConversationEvent]) -> TurnResult:
+                         rows: list[ConversationEvent],
+                         listener: TurnListener | None) -> TurnResult:
         base: list[dict[str, Any]] = [{"role": "system", "content": self.system_prompt(home)}]
         base += history_messages(rows, home, max_user_turns=self.history_turns)
         tools = list(openai_tools())
@@ -150,7 +172,7 @@ class ConversationAgent:
                 state = await build_state(session, conversation, home, rows, self.commerce)
             messages = [*base, *step_messages, {"role": "system", "content": render(state)}]
             try:
-                response = await self.model.request(messages, tools)
+                response = await self._request(messages, tools, step, listener)
             except ModelError as exc:
                 log.warning("model failed for conversation %s: %s", conversation_id,
                             type(exc).__name__)
@@ -185,6 +207,24 @@ class ConversationAgent:
         return await self._finish(conversation_id, home, locale, text, result, final_text,
                                   last_error, shown, calls)
 
+    async def _request(self, messages: list[Message], tools: list[ToolSchema], step: int,
+                       listener: TurnListener | None) -> ModelResponse:
+        """One model call, streamed to `listener` when there is one and the model can stream."""
+        if listener is None or not isinstance(self.model, StreamingModel):
+            return await self.model.request(messages, tools)
+        guard = RedactingStream()
+
+        async def forward(delta: str) -> None:
+            safe = guard.feed(delta)
+            if safe:
+                await listener.text(step, safe)
+
+        response = await self.model.request_stream(messages, tools, on_text=forward)
+        rest = guard.flush()
+        if rest:
+            await listener.text(step, rest)
+        return response
+
     async def _run_tools(self, conversation_id: str, locale: Locale, response: ModelResponse,
                          result: TurnResult) -> list[ToolOutcome]:
         outcomes: list[ToolOutcome] = []
@@ -214,7 +254,8 @@ class ConversationAgent:
                 events = await guided_reply(session, conversation, text, locale, self.commerce,
                                             self.card_form)
             else:
-                reply = final_text or last_error or say("cart_here", locale)
+                # Redacted like the streamed pieces were, so the stored reply matches what was shown.
+                reply = redact(final_text or last_error or say("cart_here", locale)).text
                 events = [message_event("assistant", reply)]
                 events += [widget_event(w) for w in _dedupe(shown)]
             events += await confirm_if_ready(session, conversation, locale, self.commerce, events)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess  # noqa: S404 - starts the sandbox gateway beside the workers
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -96,35 +98,59 @@ def catalog_load(
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port of the merchant app.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Merchant app processes (state "
+                                         "lives in the database; rate limits are per process)."
+                                         )] = 1,
 ) -> None:
     """Serve the merchant app (chat page and API) and, by default, the sandbox gateway beside it."""
     import uvicorn
 
-    from api.app import create_app
-
     settings = ServiceSettings()
     host = host or settings.host
     port = port or settings.port
-    servers = [uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port,
-                                             log_level=settings.log_level.lower()))]
+    level = settings.log_level.lower()
+    sandbox_url: str | None = None
     if settings.gateway == "sandbox" and settings.serve_sandbox:
+        from tools.payments.sandbox import SandboxSettings
+
+        sandbox_url = SandboxSettings().public_url
+        console.print(f"sandbox payment gateway on [bold]{sandbox_url}[/bold]")
+    console.print(f"chatpay is serving on [bold]http://{host}:{port}[/bold]"
+                  + (f" with {workers} workers" if workers > 1 else ""))
+    if workers == 1:
+        asyncio.run(_serve_in_one_process(host, port, level, sandbox_url))
+        return
+    # Several workers: uvicorn forks them from an import string; the sandbox keeps its ledger in
+    # memory, so it must stay one process of its own rather than one per worker.
+    sandbox = (subprocess.Popen([sys.executable, "-m", "tools.payments.sandbox"])
+               if sandbox_url else None)
+    try:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=level)
+    finally:
+        if sandbox is not None:
+            sandbox.terminate()
+            sandbox.wait(timeout=10)
+
+
+async def _serve_in_one_process(host: str, port: int, level: str, sandbox_url: str | None) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    servers = [uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port,
+                                             log_level=level))]
+    if sandbox_url is not None:
         from urllib.parse import urlsplit
 
         from tools.payments.sandbox import SandboxSettings
         from tools.payments.sandbox import create_app as create_sandbox_app
 
-        sandbox = SandboxSettings()
-        where = urlsplit(sandbox.public_url)
+        where = urlsplit(sandbox_url)
         servers.append(uvicorn.Server(uvicorn.Config(
-            create_sandbox_app(sandbox), host=where.hostname or "127.0.0.1",
-            port=where.port or 8001, log_level=settings.log_level.lower())))
-        console.print(f"sandbox payment gateway on [bold]{sandbox.public_url}[/bold]")
-    console.print(f"chatpay is serving on [bold]http://{host}:{port}[/bold]")
-
-    async def run_all() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
-
-    asyncio.run(run_all())
+            create_sandbox_app(SandboxSettings()), host=where.hostname or "127.0.0.1",
+            port=where.port or 8001, log_level=level)))
+    await asyncio.gather(*(server.serve() for server in servers))
 
 
 @app.command("chat")

@@ -1,9 +1,9 @@
 """The offline model as an OpenAI-compatible ASGI app.
 
 This module only houses `create_offline_app`: a Starlette app serving `POST /v1/chat/completions`
-(Chat Completions with tools, non-streaming), `GET /v1/models` and `GET /v1/models/{id}`. The agent
-reaches it in-process through `httpx.ASGITransport` with the real `openai` client; `python -m
-agent.offline` serves it over HTTP for any other client.
+(Chat Completions with tools, plain or streamed as server-sent events), `GET /v1/models` and
+`GET /v1/models/{id}`. The agent reaches it in-process through `httpx.ASGITransport` with the real
+`openai` client; `python -m agent.offline` serves it over HTTP for any other client.
 
 A bad request body gets a 400 in OpenAI's error shape, as the real API answers; unknown paths and
 methods get 404/405 in the same shape. The model only calls tools the request offers, and none
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio.to_thread
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from agent.offline import tokens
@@ -34,6 +34,7 @@ from agent.offline.protocol import (
     FIXED_CREATED,
     ChatCompletionRequest,
     completion_body,
+    completion_chunks,
     error_body,
     request_digest,
     tool_call_dicts,
@@ -52,7 +53,7 @@ def create_offline_app(*, model_name: str = DEFAULT_MODEL_NAME,
                        clock: Callable[[], float] | None = None) -> Starlette:
     """The offline model's ASGI app. `clock` sets `created` (fixed by default: reproducible)."""
 
-    async def chat_completions(request: Request) -> JSONResponse:
+    async def chat_completions(request: Request) -> Response:
         raw = await request.body()
         if len(raw) > _MAX_BODY_BYTES:
             return _error(413, "The request body is too large.")
@@ -68,8 +69,6 @@ def create_offline_app(*, model_name: str = DEFAULT_MODEL_NAME,
             problem = exc.errors(include_url=False, include_input=False)[0]
             param = ".".join(str(part) for part in problem["loc"]) or None
             return _error(400, f"Invalid request: {param}: {problem['msg']}", param=param)
-        if parsed.stream:
-            return _error(400, "Streaming is not supported by the offline model.", param="stream")
         messages = parsed.message_dicts()
         conversation = read_conversation(messages)
         decision = _fit_to_tools(_safe_decide(conversation), parsed, conversation)
@@ -81,9 +80,12 @@ def create_offline_app(*, model_name: str = DEFAULT_MODEL_NAME,
         usage = (tokens.prompt_tokens(messages, parsed.tools),
                  tokens.completion_tokens(decision.text, tool_calls))
         created = int(clock()) if clock is not None else FIXED_CREATED
-        return JSONResponse(completion_body(digest=digest, model=parsed.model, created=created,
-                                            decision=decision, tool_calls=tool_calls,
-                                            usage=usage))
+        body = completion_body(digest=digest, model=parsed.model, created=created,
+                               decision=decision, tool_calls=tool_calls, usage=usage)
+        if parsed.stream:
+            return StreamingResponse(_sse(completion_chunks(body, include_usage=_wants_usage(parsed))),
+                                     media_type="text/event-stream")
+        return JSONResponse(body)
 
     async def list_models(request: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [_model_card(model_name)]})
@@ -109,6 +111,17 @@ def create_offline_app(*, model_name: str = DEFAULT_MODEL_NAME,
         ],
         exception_handlers={HTTPException: http_error},
     )
+
+
+def _wants_usage(request: ChatCompletionRequest) -> bool:
+    options = (request.model_extra or {}).get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
+async def _sse(chunks: list[dict[str, Any]]) -> AsyncIterator[str]:
+    for chunk in chunks:
+        yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+    yield "data: [DONE]\n\n"
 
 
 def _model_card(model_name: str) -> dict[str, Any]:

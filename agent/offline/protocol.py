@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -23,7 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.offline.decision import Decision, PlannedCall
 from agent.redaction import redact
 
-__all__ = ["ChatCompletionRequest", "completion_body", "error_body", "request_digest"]
+__all__ = [
+    "ChatCompletionRequest",
+    "completion_body",
+    "completion_chunks",
+    "error_body",
+    "request_digest",
+]
 
 #: 2025-01-01T00:00:00Z: the `created` of every response unless a clock is given.
 FIXED_CREATED = 1_735_689_600
@@ -119,6 +126,42 @@ def completion_body(*, digest: str, model: str, created: int, decision: Decision
                   "total_tokens": prompt + completion},
         "system_fingerprint": "chatpay-offline",
     }
+
+
+#: A streamed text piece: a word with its trailing space, or at most 12 characters of a text
+#: without spaces (Japanese), as real models stream a token or a few at a time.
+_PIECE = re.compile(r"\S{1,12}\s*|\s+")
+
+
+def completion_chunks(body: dict[str, Any], *, include_usage: bool) -> list[dict[str, Any]]:
+    """The `chat.completion.chunk` objects a streaming server would send for `body`.
+
+    Same id, model and content as the plain answer: the role first, the text in word-sized pieces,
+    each tool call in two pieces (id and name, then the arguments), then the finish reason and,
+    when asked for, the usage in a chunk without choices (as OpenAI sends it).
+    """
+    choice = body["choices"][0]
+    message = choice["message"]
+    head = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"],
+            "model": body["model"], "system_fingerprint": body.get("system_fingerprint")}
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        return {**head, "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                     "finish_reason": finish_reason}]}
+
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    chunks += [chunk({"content": piece}) for piece in _PIECE.findall(message.get("content") or "")]
+    for index, call in enumerate(message.get("tool_calls") or []):
+        function = call["function"]
+        chunks.append(chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                                             "function": {"name": function["name"],
+                                                          "arguments": ""}}]}))
+        chunks.append(chunk({"tool_calls": [{"index": index,
+                                             "function": {"arguments": function["arguments"]}}]}))
+    chunks.append(chunk({}, choice["finish_reason"]))
+    if include_usage:
+        chunks.append({**head, "choices": [], "usage": body["usage"]})
+    return chunks
 
 
 def error_body(message: str, *, param: str | None = None, code: str | None = None,

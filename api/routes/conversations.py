@@ -2,7 +2,8 @@
 
 Contract (other tools depend on it):
 - `POST /api/conversations` {"locale"?} → 201 {"id", "token", "events"}
-- `POST /api/conversations/{id}/messages` {"text"} → {"events"}  (Bearer token)
+- `POST /api/conversations/{id}/messages` {"text"} → {"events"}  (Bearer token); with
+  `Accept: text/event-stream`, the same events streamed after the reply's text deltas (api.streaming)
 - `POST /api/conversations/{id}/actions` {"type", ...} → {"events"}  (Bearer token)
 - `GET /api/conversations/{id}` → transcript, cart, stage, order  (Bearer token)
 Widget actions never call the model; only the `confirm` action places an order.
@@ -14,6 +15,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -25,6 +27,7 @@ from agent.transcript import Event, append_events, as_public, load_events, messa
 from agent.transcript import widget_event as widget_event_of
 from agent.widgets import quick_replies
 from api.deps import AgentDep, CommerceDep, ConversationDep, DatabaseDep, GatewayDep, ServiceDep
+from api.streaming import stream_turn
 from api.tokens import hash_token, new_token
 from tools.cart import get_cart
 from tools.store.models import Conversation, Order
@@ -71,10 +74,17 @@ async def start_conversation(request: Request, database: DatabaseDep,
     return StartResponse(id=conversation.id, token=token, events=events)
 
 
-@router.post("/{conversation_id}/messages")
-async def post_message(body: MessageRequest, conversation: ConversationDep,
-                       agent: AgentDep) -> EventsResponse:
-    """The shopper's words; the assistant's reply events."""
+@router.post("/{conversation_id}/messages", response_model=EventsResponse, responses={
+    200: {"content": {"text/event-stream": {"schema": {
+        "type": "string", "description": "With `Accept: text/event-stream`: `delta` events "
+        "({step, text}), then `events` ({events}) or `error` ({error}), then `done`."}}}}})
+async def post_message(request: Request, body: MessageRequest, conversation: ConversationDep,
+                       agent: AgentDep) -> EventsResponse | StreamingResponse:
+    """The shopper's words; the assistant's reply events (streamed when the client accepts SSE)."""
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return await stream_turn(
+            lambda listener: agent.respond(conversation.id, body.text, listener=listener),
+            conversation.locale)
     result = await agent.respond(conversation.id, body.text)
     return EventsResponse(events=result.events)
 

@@ -229,6 +229,64 @@
     return data;
   }
 
+  // A message whose reply streams as server-sent events: `onDelta(step, text)` for each piece of
+  // text as the model writes it, then the turn's events (the same as the JSON answer's). A refusal
+  // comes as ordinary JSON with a 4xx/5xx status. A 200 means the words are stored: if the stream
+  // breaks after that, the caller reloads the transcript rather than sending them again.
+  async function streamMessage(path, body, token, onDelta) {
+    const headers = { Accept: "text/event-stream", "Content-Type": "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    let response;
+    try {
+      response = await fetch(path, {
+        method: "POST", headers, cache: "no-store", credentials: "same-origin", body: JSON.stringify(body)
+      });
+    } catch (err) {
+      throw new ApiError(0, "network");
+    }
+    const type = response.headers.get("content-type") || "";
+    if (!response.ok || !type.startsWith("text/event-stream") || !response.body) {
+      let data = null;
+      try { data = await response.json(); } catch (err) { /* not JSON */ }
+      if (!response.ok) {
+        const error = (data && data.error) || {};
+        throw new ApiError(response.status, error.code || "http_" + response.status, error.message, error);
+      }
+      return { events: (data && data.events) || [], stored: true };
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let result = null;
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let name = "message", data = "";
+          for (const line of block.split("\n")) {
+            if (line.startsWith("event: ")) name = line.slice(7);
+            else if (line.startsWith("data: ")) data += line.slice(6);
+          }
+          const payload = data ? JSON.parse(data) : {};
+          if (name === "delta") onDelta(payload.step, payload.text);
+          else if (name === "events") result = { events: payload.events, stored: true };
+          else if (name === "error") {
+            const error = payload.error || {};
+            result = { events: null, stored: true, error: new ApiError(503, error.code, error.message, error) };
+          }
+        }
+      }
+    } catch (err) {
+      /* the connection dropped mid-reply: the words are stored, the reply may be too */
+    }
+    return result || { events: null, stored: true };
+  }
+
   // Run API calls one after another, with the typing indicator while any is in flight. The token
   // is the one of the chat the call was made in, even if it runs after "New chat" was pressed.
   function call(method, path, body) {
@@ -867,13 +925,44 @@
     if (fromBox) box.value = "";
     scrollToEnd();
     const conv = state.conv;
+    const token = conv.token;
+    let preview = null, previewStep = null;
+    // Text as the model writes it, in a bubble of its own that the final events replace.
+    const onDelta = (step, piece) => {
+      if (conv !== state.conv) return;
+      if (!preview || step !== previewStep) {
+        preview?.remove();
+        preview = addMessage("assistant", "");
+        preview.classList.add("streaming");
+        previewStep = step;
+      }
+      preview.querySelector(".bubble").textContent += piece;
+      const typing = document.getElementById("typing");
+      if (typing) log.append(typing);
+      scrollToEnd();
+    };
     try {
-      const data = await call("POST", conversationPath("/messages"), { text });
+      const run = state.queue.then(async () => {
+        clearNotices();
+        setTyping(+1);
+        try { return await streamMessage(conversationPath("/messages"), { text }, token, onDelta); }
+        finally { setTyping(-1); }
+      });
+      state.queue = run.catch(() => {});
+      const data = await run;
+      preview?.remove();
       if (conv !== state.conv) return;
       bubble.classList.remove("pending");
       markTouched();
-      renderEvents(data.events);
+      if (data.events) renderEvents(data.events);
+      else {
+        // Stored, but the reply did not arrive whole: show the conversation as the server has it.
+        resetLog();
+        await resumeConversation(conv);
+        if (data.error) showError(data.error);
+      }
     } catch (err) {
+      preview?.remove();
       // The words are never lost: they go back into the box, ready to send again.
       bubble.remove();
       if (fromBox) box.value = text + (box.value ? "\n" + box.value : "");

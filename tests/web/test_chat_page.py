@@ -281,3 +281,24 @@ def test_a_failed_send_keeps_the_words_for_a_retry(new_page: Any) -> None:
     expect(page.locator(".notice")).to_have_count(0)
     expect(page.locator(".row-user")).to_have_text("do you have green tea?")
     expect(page.locator(".product").first).to_be_visible()
+
+
+def test_the_reply_streams_into_the_chat_before_it_is_final(new_page: Any) -> None:
+    """The page asks for server-sent events and shows the text while it arrives."""
+    page = new_page()
+    open_chat(page)
+    page.evaluate("""() => {
+        window.__streamed = [];
+        new MutationObserver((records) => {
+            for (const record of records) for (const node of record.addedNodes) {
+                if (node.classList && node.classList.contains("streaming")) window.__streamed.push(node);
+            }
+        }).observe(document.getElementById("log"), { childList: true });
+    }""")
+    with page.expect_response("**/messages") as info:
+        say(page, "hello, what can you do?")
+    assert info.value.headers["content-type"].startswith("text/event-stream")
+    assert page.evaluate("window.__streamed.length") >= 1
+    # The preview is gone; the final reply is one ordinary assistant bubble with the whole text.
+    expect(page.locator(".streaming")).to_have_count(0)
+    expect(page.locator(".row-assistant .bubble").last).to_contain_text("checkout")

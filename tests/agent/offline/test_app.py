@@ -110,8 +110,6 @@ async def test_tool_choice_none_keeps_the_text(http: httpx.AsyncClient) -> None:
     ({"model": "offline", "messages": []}, "messages"),
     ({"model": "offline", "messages": [{"role": "wizard", "content": "hi"}]}, "messages.0.role"),
     ({"messages": [{"role": "user", "content": "hi"}]}, "model"),
-    ({"model": "offline", "messages": [{"role": "user", "content": "hi"}], "stream": True},
-     "stream"),
 ])
 async def test_bad_bodies_get_openai_style_400s(http: httpx.AsyncClient, body: dict[str, Any],
                                                 param: str) -> None:
@@ -120,6 +118,43 @@ async def test_bad_bodies_get_openai_style_400s(http: httpx.AsyncClient, body: d
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and error["param"] == param
     assert error["message"]
+
+
+async def test_a_streamed_answer_adds_up_to_the_plain_one(client: openai.AsyncOpenAI) -> None:
+    """Streaming changes the delivery, not the answer: same text, same tool calls, same usage."""
+    pieces_per_answer = []
+    for text in ("hello, what can you do?", "I want a mug"):
+        messages: Any = [{"role": "user", "content": text}]
+        plain = await client.chat.completions.create(
+            model="offline", messages=messages, tools=list(openai_tools()))  # type: ignore[arg-type]
+        stream = await client.chat.completions.create(
+            model="offline", messages=messages, tools=list(openai_tools()),  # type: ignore[arg-type]
+            stream=True, stream_options={"include_usage": True})
+        pieces: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        usage = None
+        finish = None
+        async for chunk in stream:
+            usage = chunk.usage or usage
+            for choice in chunk.choices:
+                finish = choice.finish_reason or finish
+                pieces.append(choice.delta.content or "")
+                for call in choice.delta.tool_calls or []:
+                    entry = calls.setdefault(call.index, {"name": "", "arguments": ""})
+                    entry["name"] += (call.function.name or "") if call.function else ""
+                    entry["arguments"] += (call.function.arguments or "") if call.function else ""
+        message = plain.choices[0].message
+        assert "".join(pieces) == (message.content or "")
+        assert [c["name"] for c in calls.values()] == [
+            c.function.name for c in message.tool_calls or []]  # type: ignore[union-attr]
+        assert [c["arguments"] for c in calls.values()] == [
+            c.function.arguments for c in message.tool_calls or []]  # type: ignore[union-attr]
+        assert finish == plain.choices[0].finish_reason
+        assert usage is not None and plain.usage is not None
+        assert usage.prompt_tokens == plain.usage.prompt_tokens
+        pieces_per_answer.append(len([p for p in pieces if p]))
+    assert pieces_per_answer[0] > 10  # the text comes word by word ...
+    assert pieces_per_answer[1] == 0  # ... and the mug answer is a tool call without text
 
 
 async def test_a_body_that_is_not_json_is_a_400(http: httpx.AsyncClient) -> None:

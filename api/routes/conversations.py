@@ -14,8 +14,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Body, Header, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -25,9 +25,11 @@ from agent.state import build_state
 from agent.texts import Locale, say
 from agent.transcript import Event, append_events, as_public, load_events, message_event
 from agent.transcript import widget_event as widget_event_of
+from agent.turn import TurnResult
 from agent.widgets import quick_replies
+from api import idempotency
 from api.deps import AgentDep, CommerceDep, ConversationDep, DatabaseDep, GatewayDep, ServiceDep
-from api.streaming import stream_turn
+from api.streaming import QueueListener, stream_turn
 from api.tokens import hash_token, new_token
 from tools.cart import get_cart
 from tools.store.models import Conversation, Order
@@ -74,31 +76,73 @@ async def start_conversation(request: Request, database: DatabaseDep,
     return StartResponse(id=conversation.id, token=token, events=events)
 
 
+IdempotencyKey = Annotated[str | None, Header(
+    alias=idempotency.HEADER, pattern=idempotency.KEY_PATTERN,
+    description="Send a retried request with the key of its first attempt: it is answered from "
+                "the first attempt's result and never runs twice.")]
+
+
 @router.post("/{conversation_id}/messages", response_model=EventsResponse, responses={
     200: {"content": {"text/event-stream": {"schema": {
         "type": "string", "description": "With `Accept: text/event-stream`: `delta` events "
         "({step, text}), then `events` ({events}) or `error` ({error}), then `done`."}}}}})
 async def post_message(request: Request, body: MessageRequest, conversation: ConversationDep,
-                       agent: AgentDep) -> EventsResponse | StreamingResponse:
+                       agent: AgentDep, database: DatabaseDep,
+                       idempotency_key: IdempotencyKey = None) -> Response | EventsResponse:
     """The shopper's words; the assistant's reply events (streamed when the client accepts SSE)."""
-    if "text/event-stream" in request.headers.get("accept", ""):
-        return await stream_turn(
-            lambda listener: agent.respond(conversation.id, body.text, listener=listener),
-            conversation.locale)
-    result = await agent.respond(conversation.id, body.text)
-    return EventsResponse(events=result.events)
+    streaming = "text/event-stream" in request.headers.get("accept", "")
+    held: idempotency.Claim | None = None
+    if idempotency_key is not None:
+        outcome = await idempotency.claim(
+            database, conversation.id, idempotency_key,
+            idempotency.fingerprint(request.url.path, {"text": body.text}))
+        if not isinstance(outcome, idempotency.Claim):
+            return idempotency.answer(outcome, streaming=streaming)
+        held = outcome
+
+    async def run(listener: QueueListener | None) -> TurnResult:
+        try:
+            result = await agent.respond(conversation.id, body.text, listener=listener)
+        except Exception:
+            if held is not None:
+                await idempotency.release(database, held)
+            raise
+        if held is not None:
+            await idempotency.finish(database, held, 200, {"events": result.events})
+        return result
+
+    if streaming:
+        return await stream_turn(run, conversation.locale)
+    return EventsResponse(events=(await run(None)).events)
 
 
-@router.post("/{conversation_id}/actions")
-async def post_action(action: Annotated[Action, Body()], conversation: ConversationDep,
-                      database: DatabaseDep, gateway: GatewayDep, commerce: CommerceDep,
-                      agent: AgentDep, service: ServiceDep) -> EventsResponse:
+@router.post("/{conversation_id}/actions", response_model=EventsResponse)
+async def post_action(request: Request, action: Annotated[Action, Body()],
+                      conversation: ConversationDep, database: DatabaseDep, gateway: GatewayDep,
+                      commerce: CommerceDep, agent: AgentDep, service: ServiceDep,
+                      idempotency_key: IdempotencyKey = None) -> Response | EventsResponse:
     """A widget action (button, form); deterministic, no model call."""
+    held: idempotency.Claim | None = None
+    if idempotency_key is not None:
+        outcome = await idempotency.claim(
+            database, conversation.id, idempotency_key,
+            idempotency.fingerprint(request.url.path, action.model_dump(mode="json")))
+        if not isinstance(outcome, idempotency.Claim):
+            return idempotency.answer(outcome, streaming=False)
+        held = outcome
     ctx = ActionContext(db=database, gateway=gateway, commerce=commerce,
                         card_form=agent.card_form, conversation_id=conversation.id,
                         locale="ja" if conversation.locale == "ja" else "en",
                         return_url=f"{service.public_url}/")
-    return EventsResponse(events=await handle_action(ctx, action))
+    try:
+        events = await handle_action(ctx, action)
+    except Exception:
+        if held is not None:
+            await idempotency.release(database, held)
+        raise
+    if held is not None:
+        await idempotency.finish(database, held, 200, {"events": events})
+    return EventsResponse(events=events)
 
 
 @router.get("/{conversation_id}")

@@ -140,6 +140,7 @@
     conv: null, // {id, token, touched}
     queue: Promise.resolve(), // API calls run one at a time, so events render in server order
     inFlight: 0,
+    retryKey: null, // {text, key} of a message whose send failed: a resend reuses the key
     live: [], // interactive widgets that a later step retires: {kind, retire}
     frames: new Set() // gateway iframes listening for postMessage: {onMessage}
   };
@@ -233,8 +234,8 @@
   // text as the model writes it, then the turn's events (the same as the JSON answer's). A refusal
   // comes as ordinary JSON with a 4xx/5xx status. A 200 means the words are stored: if the stream
   // breaks after that, the caller reloads the transcript rather than sending them again.
-  async function streamMessage(path, body, token, onDelta) {
-    const headers = { Accept: "text/event-stream", "Content-Type": "application/json" };
+  async function streamMessage(path, body, token, key, onDelta) {
+    const headers = { Accept: "text/event-stream", "Content-Type": "application/json", "Idempotency-Key": key };
     if (token) headers.Authorization = "Bearer " + token;
     let response;
     try {
@@ -285,6 +286,11 @@
       /* the connection dropped mid-reply: the words are stored, the reply may be too */
     }
     return result || { events: null, stored: true };
+  }
+
+  function newKey() {
+    if (crypto.randomUUID) return crypto.randomUUID(); // only in secure contexts (https, localhost)
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
   // Run API calls one after another, with the typing indicator while any is in flight. The token
@@ -926,6 +932,10 @@
     scrollToEnd();
     const conv = state.conv;
     const token = conv.token;
+    // Sending the same words again after a failure reuses the key: if the first attempt did reach
+    // the shop, the server answers from it instead of taking the message twice.
+    const key = state.retryKey && state.retryKey.text === text ? state.retryKey.key : newKey();
+    state.retryKey = { text, key };
     let preview = null, previewStep = null;
     // Text as the model writes it, in a bubble of its own that the final events replace.
     const onDelta = (step, piece) => {
@@ -945,11 +955,12 @@
       const run = state.queue.then(async () => {
         clearNotices();
         setTyping(+1);
-        try { return await streamMessage(conversationPath("/messages"), { text }, token, onDelta); }
+        try { return await streamMessage(conversationPath("/messages"), { text }, token, key, onDelta); }
         finally { setTyping(-1); }
       });
       state.queue = run.catch(() => {});
       const data = await run;
+      state.retryKey = null;
       preview?.remove();
       if (conv !== state.conv) return;
       bubble.classList.remove("pending");

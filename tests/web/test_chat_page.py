@@ -269,6 +269,9 @@ def test_the_card_stays_in_the_gateway_frame(
 def test_a_failed_send_keeps_the_words_for_a_retry(new_page: Any) -> None:
     page = new_page()
     open_chat(page)
+    keys: list[str | None] = []
+    page.on("request", lambda request: keys.append(request.headers.get("idempotency-key"))
+            if request.url.endswith("/messages") else None)
     page.route("**/messages", lambda route: route.abort())
     say(page, "do you have green tea?")
     expect(page.locator(".notice")).to_contain_text("Could not reach the shop")
@@ -281,6 +284,9 @@ def test_a_failed_send_keeps_the_words_for_a_retry(new_page: Any) -> None:
     expect(page.locator(".notice")).to_have_count(0)
     expect(page.locator(".row-user")).to_have_text("do you have green tea?")
     expect(page.locator(".product").first).to_be_visible()
+    # The resend carried the first attempt's key: had that one reached the shop, the server
+    # would have answered from it instead of taking the message twice.
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys
 
 
 def test_the_reply_streams_into_the_chat_before_it_is_final(new_page: Any) -> None:

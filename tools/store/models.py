@@ -336,6 +336,31 @@ class ConversationEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class IdempotentRequest(Base):
+    """A shopper POST sent with an `Idempotency-Key`: what it asked and, once done, what it answered.
+
+    (conversation_id, key) is unique, so of two concurrent sends with one key exactly one runs; a
+    retry gets the stored answer replayed. `status_code` is NULL while the first is still running.
+    """
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "key", name="uq_idempotent_requests_conversation_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(64))
+    # sha256 of the path and body: the same key with another request is a client bug, not a retry.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class ModelCall(Base):
     """Usage and latency of one model request (no message content unless configured)."""
 

@@ -16,15 +16,36 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+
+def _not_a_bool(value: object) -> object:
+    # pydantic would read `true` as 1 and `false` as 0 (set_cart_quantity's "remove"); the cart
+    # refuses booleans as quantities, so the tool must not turn one into a number first.
+    if isinstance(value, bool):
+        raise ValueError("a quantity must be a number, not true/false")
+    return value
+
+
+Quantity = Annotated[int, BeforeValidator(_not_a_bool)]
 
 
 class _Args(BaseModel):
     # Unknown fields are refused: a model inventing {"price": 1} or {"discount": 100} gets an error
     # back instead of having it silently ignored or, worse, honoured.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL refuses NUL in text, so a sku or address holding one would fail its query with
+        # a 500 instead of coming back as an error result. (pydantic already refuses lone
+        # surrogates, the other thing no column can store.)
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("the text holds a NUL character")
+        return value
 
 
 class SearchProductsArgs(_Args):
@@ -44,14 +65,14 @@ class AddToCartArgs(_Args):
     """Add a product to the cart (adds to the quantity already there)."""
 
     sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(default=1, description="How many to add (1-99).")
+    quantity: Quantity = Field(default=1, description="How many to add (1-99).")
 
 
 class SetCartQuantityArgs(_Args):
     """Set the quantity of a product already in the cart; 0 removes it."""
 
     sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(description="The new quantity (0-99).")
+    quantity: Quantity = Field(description="The new quantity (0-99).")
 
 
 class RemoveFromCartArgs(_Args):

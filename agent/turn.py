@@ -5,7 +5,8 @@ tools, guided mode). A turn:
 
 1. Redacts card data first. A message holding a card number gets a fixed reply and the secure card
    form, with no model call; a number split across two messages is scrubbed from both.
-2. Stores the (redacted) shopper message at once, so a model failure can never lose it.
+2. Stores the (redacted) shopper message at once, so a model failure can never lose it; a
+   message sent again after a turn that died unanswered is answered, not stored twice.
 3. Calls the model with: the system prompt and tool schemas (byte-identical for the conversation, so
    provider prompt caches hit), a bounded history window, and the checkout state block last.
 4. Runs the tool calls it asks for (arguments validated; errors go back to the model as results).
@@ -31,14 +32,14 @@ from typing import Any, Protocol
 from sqlalchemy import update
 
 from agent import widgets
-from agent.errors import ModelError
+from agent.errors import ModelError, ModelHTTPError, ModelResponseInvalid, ModelUnavailable
 from agent.flow import confirm_if_ready
 from agent.guided import guided_reply
 from agent.model import Message, Model, ModelResponse, StreamingModel, ToolSchema
 from agent.redaction import redact, redact_pair
 from agent.shop_tools import ToolContext, ToolOutcome, run_tool
 from agent.state import build_state
-from agent.state_block import render
+from agent.state_block import StateBlock, render
 from agent.stream_guard import RedactingStream
 from agent.texts import Locale, reply_locale, say
 from agent.tool_schemas import openai_tools
@@ -65,6 +66,11 @@ log = logging.getLogger(__name__)
 _LATEST_ONLY = {"cart", "payment_methods", "card_form", "address_form", "confirm"}
 #: More tool calls than this in one model response are refused (a looping or injected model).
 MAX_TOOL_CALLS_PER_STEP = 8
+#: The largest value an INTEGER column holds on every backend (PostgreSQL's is 32-bit).
+_MAX_STORED_INT = 2**31 - 1
+#: Tool-result codes that mean the model got the call wrong (not that the shop refused): the
+#: model may correct itself, but the text was written for it, never for the shopper.
+_MODEL_MISTAKES = frozenset({"invalid_arguments", "unknown_tool", "too_many_tool_calls"})
 
 
 class TurnListener(Protocol):
@@ -130,8 +136,14 @@ class ConversationAgent:
             clean = pair.current.text
             found_card = pair.current.found_card or pair.split_card
             locale = reply_locale(clean, home)
-            stored = await append_events(session, conversation_id,
-                                         [message_event("user", clean)], source="shopper")
+            last = rows[-1] if rows else None
+            # The newest event is this very message with no reply after it: the turn that stored
+            # it failed before answering (the database went away while the model was thinking),
+            # and this is the shopper sending it again. Answer it; do not store it twice.
+            resent = (last is not None and last.kind == "message" and last.role == "user"
+                      and last.text == clean and not pair.previous_changed)
+            stored = [] if resent else await append_events(
+                session, conversation_id, [message_event("user", clean)], source="shopper")
             if found_card:
                 # A shopper pasting a card wants to pay by card: take that as the method choice
                 # (if none was made) so the token from the form leads straight to a confirmation.
@@ -145,15 +157,17 @@ class ConversationAgent:
                 if listener is not None:
                     await listener.accepted()
                 return TurnResult(events, "fixed")
+            # The rows read above plus the message just stored: no second read of the transcript.
+            rows = [*rows, *stored]
+            # The first model call's state, read in this transaction rather than a new one.
+            state = await build_state(session, conversation, home, rows, self.commerce)
             await session.commit()
         if listener is not None:
             await listener.accepted()
-        # The rows read above plus the message just stored: no second read of the transcript.
-        return await self._run_model(conversation_id, home, locale, clean, [*rows, *stored],
-                                     listener)
+        return await self._run_model(conversation_id, home, locale, clean, rows, state, listener)
 
     async def _run_model(self, conversation_id: str, home: Locale, locale: Locale, text: str,
-                         rows: list[ConversationEvent],
+                         rows: list[ConversationEvent], state: StateBlock,
                          listener: TurnListener | None) -> TurnResult:
         base: list[dict[str, Any]] = [{"role": "system", "content": self.system_prompt(home)}]
         base += history_messages(rows, home, max_user_turns=self.history_turns)
@@ -166,17 +180,13 @@ class ConversationAgent:
         last_error: str | None = None
         garbage = 0
         for step in range(1, self.max_steps + 1):
-            async with self.db.session() as session:
-                conversation = await session.get(Conversation, conversation_id)
-                assert conversation is not None  # noqa: S101 - checked by respond
-                state = await build_state(session, conversation, home, rows, self.commerce)
             messages = [*base, *step_messages, {"role": "system", "content": render(state)}]
             try:
                 response = await self._request(messages, tools, step, listener)
             except ModelError as exc:
                 log.warning("model failed for conversation %s: %s", conversation_id,
                             type(exc).__name__)
-                calls.append(self._call_row(conversation_id, step, None, "unavailable"))
+                calls.append(self._failed_call_row(conversation_id, step, exc))
                 result.source = "guided"
                 break
             calls.append(self._call_row(conversation_id, step, response, "ok"))
@@ -192,7 +202,11 @@ class ConversationAgent:
                     result.source = "guided"
                     break
                 continue
-            outcomes = await self._run_tools(conversation_id, locale, response, result)
+            outcomes, after = await self._run_tools(
+                conversation_id, home, locale, response, result,
+                rows if step < self.max_steps else None)
+            if after is not None:
+                state = after
             step_messages.append(response.to_message())
             for call, outcome in zip(response.tool_calls, outcomes, strict=True):
                 step_messages.append({"role": "tool", "tool_call_id": call.id,
@@ -200,7 +214,13 @@ class ConversationAgent:
                                                             separators=(",", ":"))})
                 shown.extend(outcome.widgets)
             failures = [o for o in outcomes if not o.ok]
-            last_error = str(failures[-1].result["error"]["message"]) if failures else None
+            refusals = [o for o in failures if o.result["error"].get("code") not in _MODEL_MISTAKES]
+            last_error = str(refusals[-1].result["error"]["message"]) if refusals else None
+            if len(failures) == len(outcomes) and not refusals:
+                garbage += 1  # not one call could even be run: as useless as an empty answer
+                if garbage >= 2:
+                    result.source = "guided"
+                    break
             if response.content and response.content.strip() and not failures:
                 final_text = response.content.strip()
                 break
@@ -225,8 +245,16 @@ class ConversationAgent:
             await listener.text(step, rest)
         return response
 
-    async def _run_tools(self, conversation_id: str, locale: Locale, response: ModelResponse,
-                         result: TurnResult) -> list[ToolOutcome]:
+    async def _run_tools(self, conversation_id: str, home: Locale, locale: Locale,
+                         response: ModelResponse, result: TurnResult,
+                         rows: list[ConversationEvent] | None,
+                         ) -> tuple[list[ToolOutcome], StateBlock | None]:
+        """Run the response's tool calls; with `rows`, also the state for the next model call.
+
+        That state is read in the tools' own transaction (a separate one per model call cost a
+        BEGIN and a conversation read more per step), and not at all when this response ends the
+        turn: text with every tool succeeding.
+        """
         outcomes: list[ToolOutcome] = []
         async with self.db.session() as session:
             conversation = await session.get(Conversation, conversation_id)
@@ -241,8 +269,16 @@ class ConversationAgent:
                         "message": f"At most {MAX_TOOL_CALLS_PER_STEP} tool calls per reply."}}))
                     continue
                 outcomes.append(await run_tool(ctx, call.name, call.arguments, call.parse_error))
+            state = None
+            ends_turn = bool(response.content and response.content.strip()) and all(
+                outcome.ok for outcome in outcomes)
+            if rows is not None and not ends_turn:
+                # get() again: a tool's rolled-back savepoint may have expired the row.
+                conversation = await session.get(Conversation, conversation_id)
+                assert conversation is not None  # noqa: S101 - checked by respond
+                state = await build_state(session, conversation, home, rows, self.commerce)
             await session.commit()
-        return outcomes
+        return outcomes, state
 
     async def _finish(self, conversation_id: str, home: Locale, locale: Locale, text: str,
                       result: TurnResult, final_text: str | None, last_error: str | None,
@@ -256,6 +292,7 @@ class ConversationAgent:
             else:
                 # Redacted like the streamed pieces were, so the stored reply matches what was shown.
                 reply = redact(final_text or last_error or say("cart_here", locale)).text
+                reply = _storable(reply)
                 events = [message_event("assistant", reply)]
                 events += [widget_event(w) for w in _dedupe(shown)]
             events += await confirm_if_ready(session, conversation, locale, self.commerce, events)
@@ -265,17 +302,43 @@ class ConversationAgent:
         result.events = events
         return result
 
+    def _failed_call_row(self, conversation_id: str, step: int, exc: ModelError) -> ModelCall:
+        # Outcome names as in agent.usage; the attempts are what the retry layer spent, so a storm
+        # of 429s reads back as 4 attempts rather than none.
+        outcome = ("invalid" if isinstance(exc, ModelResponseInvalid)
+                   else "refused" if isinstance(exc, ModelHTTPError) else "unavailable")
+        row = self._call_row(conversation_id, step, None, outcome)
+        row.attempts = exc.attempts if isinstance(exc, ModelUnavailable) else 0
+        return row
+
     def _call_row(self, conversation_id: str, step: int, response: ModelResponse | None,
                   outcome: str) -> ModelCall:
         usage = response.usage if response else None
         return ModelCall(
             conversation_id=conversation_id, model=getattr(self.model, "name", "unknown"),
             prompt_hash=self.prompts.hash, step=step,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            cached_prompt_tokens=usage.cached_prompt_tokens if usage else 0,
+            prompt_tokens=_token_count(usage.prompt_tokens if usage else 0),
+            completion_tokens=_token_count(usage.completion_tokens if usage else 0),
+            cached_prompt_tokens=_token_count(usage.cached_prompt_tokens if usage else 0),
             latency_ms=response.latency_ms if response else 0.0,
             attempts=response.attempts if response else 0, outcome=outcome)
+
+
+def _storable(text: str) -> str:
+    """The model's text without the characters no database column can store."""
+    # NUL is refused by PostgreSQL and a lone surrogate cannot be encoded as UTF-8; either would
+    # fail the insert and lose the whole turn (tool effects included) to a 500.
+    text = text.replace("\x00", "")
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
+def _token_count(reported: int) -> int:
+    """A usage figure as the endpoint reported it, clamped to what the INTEGER columns hold.
+
+    The figure comes from the model's endpoint: an absurd one (2**63) must not fail the insert
+    and, with it, the reply that was already made.
+    """
+    return min(max(reported, 0), _MAX_STORED_INT)
 
 
 def _dedupe(shown: list[Widget]) -> list[Widget]:

@@ -11,7 +11,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tools.errors import DomainError
@@ -56,9 +56,34 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
                                    "retry."), status_code=503, headers={"Retry-After": "2"})
 
 
+# SQLSTATE classes that mean "the database cannot serve anyone right now": connection exception
+# (08), insufficient resources (53: too many connections, disk full), operator intervention (57:
+# shutdown, restart, session terminated). PostgreSQL refuses a database that is not accepting
+# connections with 55000, which elsewhere also means a bug (currval before nextval), so that code
+# counts only when it came from connecting (no statement).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
+def _database_unreachable(exc: DBAPIError) -> bool:
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return True
+    state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    return (state[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+            or (state == "55000" and exc.statement is None))
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """asyncpg reports an outage as a plain DBAPIError or an InterfaceError, not OperationalError."""
+    assert isinstance(exc, DBAPIError)  # noqa: S101 - registered for DBAPIError only
+    if not _database_unreachable(exc):
+        raise exc  # a bug or a violated constraint: the server's 500 and its log, not a retry
+    return await _database_down(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(ConnectionRefusedError, _database_down)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from agent.model import Message, ModelResponse, ToolSchema
 from agent.testing import FunctionModel, text
+from api.idempotency import STALE_AFTER
 from tests.api.conftest import Chat, widget
 from tests.api.test_streaming import SSE, parse_sse
-from tools.store.models import CartLine, ConversationEvent, IdempotentRequest
+from tools.store.models import CartLine, ConversationEvent, IdempotentRequest, utcnow
 
 
 def echo_model() -> FunctionModel:
@@ -143,3 +145,32 @@ async def test_a_malformed_key_is_a_422(chat_factory: Any) -> None:
             headers={**chat.auth, "Idempotency-Key": bad})
         assert response.status_code == 422, bad
     assert await user_messages(chat) == 0
+
+
+async def test_a_claim_left_by_a_dead_process_is_taken_over(chat_factory: Any) -> None:
+    model = echo_model()
+    chat: Chat = chat_factory(model)
+    await chat.start()
+    fingerprint_of_hello = None
+    # The first attempt's process stored the message, then died before answering.
+    first = await post_message(chat, "hello", idem="k-dead")
+    async with chat.shop.db.session() as session:
+        row = await session.scalar(select(IdempotentRequest))
+        assert row is not None
+        fingerprint_of_hello = row.fingerprint
+        row.status_code = None
+        row.response = None
+        row.updated_at = utcnow() - STALE_AFTER - timedelta(seconds=1)
+        replies = (await session.scalars(select(ConversationEvent).where(
+            ConversationEvent.conversation_id == chat.id, ConversationEvent.role == "assistant")
+            .order_by(ConversationEvent.seq.desc()).limit(len(first.json()["events"])))).all()
+        for reply in replies:
+            await session.delete(reply)
+        await session.commit()
+    taken = await post_message(chat, "hello", idem="k-dead")
+    assert taken.status_code == 200 and "idempotent-replayed" not in taken.headers
+    assert await user_messages(chat) == 1  # answered, not stored twice
+    async with chat.shop.db.session() as session:
+        row = await session.scalar(select(IdempotentRequest))
+        assert row is not None and row.status_code == 200
+        assert row.fingerprint == fingerprint_of_hello

@@ -15,7 +15,7 @@ from agent.widgets import CardFormConfig
 from api.errors import install_error_handlers
 from api.middleware import GuardMiddleware
 from api.rate_limit import RateLimiter
-from api.routes import conversations, health, pages, products, webhooks
+from api.routes import conversations, health, pages, privacy, products, webhooks
 from api.settings import ServiceSettings
 from prompts import load_prompts
 from tools.payments.gateway import PaymentGateway
@@ -77,6 +77,7 @@ def create_app(
     app.add_middleware(GuardMiddleware)
     app.include_router(health.router)
     app.include_router(conversations.router)
+    app.include_router(privacy.router)
     app.include_router(webhooks.router)
     app.include_router(products.router)
     app.include_router(pages.router)

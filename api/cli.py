@@ -14,6 +14,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from api.cli_purge import purge
 from api.settings import ServiceSettings
 from evals.cli import app as eval_app
 from tools.catalog.loader import (
@@ -32,6 +33,7 @@ catalog_app = typer.Typer(help="Product catalogue.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(eval_app, name="eval")
+app.command("purge")(purge)
 console = Console()
 
 UrlOption = Annotated[str | None, typer.Option("--url", help="Database URL (default: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -15,6 +16,10 @@ from tools.payments.gateway import PaymentGateway
 from tools.settings import CommerceSettings
 from tools.store.db import Database
 from tools.store.models import Conversation
+
+# Conversation ids are UUIDs; anything else names no row and is answered without a query (a path
+# can carry text a database would refuse with an error rather than "no such row").
+_CONVERSATION_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 
 
 def get_database(request: Request) -> Database:
@@ -58,8 +63,10 @@ async def get_conversation(conversation_id: str, request: Request) -> Conversati
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "A bearer token is required.",
                             headers={"WWW-Authenticate": "Bearer"})
-    async with get_database(request).session() as session:
-        conversation = await session.get(Conversation, conversation_id[:64])
+    conversation = None
+    if _CONVERSATION_ID.fullmatch(conversation_id):
+        async with get_database(request).session() as session:
+            conversation = await session.get(Conversation, conversation_id)
     if conversation is None or not token_matches(token.strip(), conversation.token_hash):
         raise HTTPException(404, "Conversation not found.")
     request.state.locale = conversation.locale

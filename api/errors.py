@@ -1,7 +1,8 @@
 """Error bodies: every refusal is `{"error": {"code", "message"}}` with a 4xx status, never a 500.
 
 Validation errors never echo the input back (a pasted card number must not bounce into a response or
-a log); they name the fields and what is wrong with them.
+a log); they name the fields and what is wrong with them. Installing the handlers also declares these
+bodies in the OpenAPI schema (`api.openapi`), so the schema describes what the handlers answer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.middleware import security_headers
+from api.openapi import install_openapi
 from tools.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -43,8 +46,9 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
-    codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-             413: "payload_too_large", 429: "rate_limited"}
+    codes = {400: "bad_request", 401: "unauthorized", 404: "not_found",
+             405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+             429: "rate_limited"}
     message = exc.detail if isinstance(exc.detail, str) else "Request refused."
     return JSONResponse(error_body(codes.get(exc.status_code, "http_error"), message),
                         status_code=exc.status_code, headers=getattr(exc, "headers", None))
@@ -80,7 +84,20 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     return await _database_down(request, exc)
 
 
+async def _internal(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette answers unhandled exceptions outside every middleware, so the guard's security
+    # headers are added here; the exception is re-raised afterwards and logged (redacted) by the
+    # server. The body names no detail of the failure.
+    headers = {name.decode(): value.decode()
+               for name, value in security_headers(request.url.path)}
+    message = ("問題が発生しました。もう一度お試しください。" if _locale(request) == "ja"
+               else "Something went wrong on our side. Please retry.")
+    return JSONResponse(error_body("internal_error", message), status_code=500, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    install_openapi(app)
+    app.add_exception_handler(Exception, _internal)
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)

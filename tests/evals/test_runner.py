@@ -181,4 +181,5 @@ async def test_a_crash_in_the_app_is_a_server_error_of_the_run(monkeypatch: Any)
     loaded = scenario(steps=[{"action": {"type": "checkout"}}])
     [result] = (await run([loaded], FailingModel)).runs
     assert not result.passed
-    assert result.failures == ["server error: HTTP 500 http_500: Internal Server Error"]
+    assert result.failures == [
+        "server error: HTTP 500 internal_error: Something went wrong on our side. Please retry."]

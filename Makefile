@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint install evals evals-pending
+.PHONY: run test lint install evals evals-pending stress
 
 # Reinstall when the project metadata changes.
 $(STAMP): pyproject.toml
@@ -36,3 +36,14 @@ evals: $(STAMP)
 evals-pending: $(STAMP)
 	mkdir -p var/evals
 	$(BIN)/chatpay eval run evals/pending --report var/evals/pending.json --html var/evals/pending.html
+
+# Load test (issue 7): 200 shoppers at once against a freshly started `chatpay serve --workers 2`,
+# then the money and storage checks; fails unless every check holds. On PostgreSQL when
+# STRESS_DATABASE_URL (default: CHATPAY_TEST_DATABASE_URL) names a server (a throw-away database is
+# created there and dropped), else on a new SQLite file. `python -m evals.load --help` for more.
+STRESS_DATABASE_URL ?= $(CHATPAY_TEST_DATABASE_URL)
+STRESS_ARGS ?= --shoppers 200 --concurrency 20
+stress: $(STAMP)
+	mkdir -p var/load
+	$(BIN)/python -m evals.load --serve --workers 2 $(STRESS_ARGS) \
+		$(if $(STRESS_DATABASE_URL),--database-url $(STRESS_DATABASE_URL)) --json var/load/report.json

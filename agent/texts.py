@@ -84,9 +84,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "payment_failed": ("The payment could not be completed ({reason}); nothing was charged.",
                        "お支払いを完了できませんでした（{reason}）。請求は発生していません。"),
     "payment_pending": (
-        "We are confirming the payment with the card company. You will not be charged twice; "
+        # Said for every method (a second click on Pay while the first is still at the gateway),
+        # so it names no card company.
+        "We are still confirming the payment. You will not be charged twice; "
         "please check back in a moment.",
-        "カード会社に決済結果を確認中です。二重に請求されることはありません。しばらくしてからご確認ください。",
+        "お支払いの結果を確認中です。二重に請求されることはありません。しばらくしてからご確認ください。",
     ),
     "order_exists": ("This order was already placed (status: {status}).",
                      "このご注文はすでに承っています（状態：{status}）。"),

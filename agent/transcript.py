@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.texts import Locale
@@ -27,30 +28,52 @@ def widget_event(widget: Widget) -> Event:
     return {"type": "widget", "widget": widget}
 
 
+#: Tries at a free sequence number when another writer took the one we read (PostgreSQL only).
+_SEQ_ATTEMPTS = 5
+
+
 async def append_events(session: AsyncSession, conversation_id: str, events: list[Event], *,
                         source: str = "") -> list[ConversationEvent]:
     """Store events after the conversation's last one (the caller commits).
 
     The (conversation_id, seq) unique constraint turns two interleaving writers into an error
-    instead of a silently shuffled transcript.
+    instead of a silently shuffled transcript. On PostgreSQL two transactions can read the same
+    last `seq` (a double-clicked confirm, two tabs): the loser's insert waits for the winner's
+    commit, fails, and is retried in a savepoint with a fresh read, so both are stored, in commit
+    order. SQLite transactions here take the write lock when they begin, so they never interleave.
     """
     if not events:
         return []
-    last = await session.scalar(select(func.max(ConversationEvent.seq)).where(
-        ConversationEvent.conversation_id == conversation_id))
-    seq = last or 0
+    concurrent = session.get_bind().dialect.name != "sqlite"
+    for attempt in range(1, _SEQ_ATTEMPTS + 1):
+        last = await session.scalar(select(func.max(ConversationEvent.seq)).where(
+            ConversationEvent.conversation_id == conversation_id))
+        rows = _rows(conversation_id, events, source, first_seq=(last or 0) + 1)
+        if not concurrent:
+            session.add_all(rows)
+            await session.flush()
+            return rows
+        try:
+            async with session.begin_nested():
+                session.add_all(rows)
+        except IntegrityError:
+            if attempt == _SEQ_ATTEMPTS:
+                raise
+            continue
+        return rows
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _rows(conversation_id: str, events: list[Event], source: str, *,
+          first_seq: int) -> list[ConversationEvent]:
     rows: list[ConversationEvent] = []
-    for event in events:
-        seq += 1
+    for seq, event in enumerate(events, start=first_seq):
         if event["type"] == "message":
-            row = ConversationEvent(conversation_id=conversation_id, seq=seq, kind="message",
-                                    role=event["role"], text=event["text"], source=source)
+            rows.append(ConversationEvent(conversation_id=conversation_id, seq=seq, kind="message",
+                                          role=event["role"], text=event["text"], source=source))
         else:
-            row = ConversationEvent(conversation_id=conversation_id, seq=seq, kind="widget",
-                                    role="assistant", widget=event["widget"], source=source)
-        session.add(row)
-        rows.append(row)
-    await session.flush()
+            rows.append(ConversationEvent(conversation_id=conversation_id, seq=seq, kind="widget",
+                                          role="assistant", widget=event["widget"], source=source))
     return rows
 
 

@@ -36,7 +36,7 @@ from agent.errors import ModelError, ModelHTTPError, ModelResponseInvalid, Model
 from agent.flow import confirm_if_ready
 from agent.guided import guided_reply
 from agent.model import Message, Model, ModelResponse, StreamingModel, ToolSchema
-from agent.redaction import redact, redact_pair
+from agent.redaction import redact, redact_fragments, redact_pair
 from agent.shop_tools import ToolContext, ToolOutcome, run_tool
 from agent.state import build_state
 from agent.state_block import StateBlock, render
@@ -133,6 +133,13 @@ class ConversationAgent:
                 await session.execute(update(ConversationEvent)
                                       .where(ConversationEvent.id == previous[0])
                                       .values(text=pair.previous.text))
+                # The reply to it may quote that half back ("nothing found for 4944-3725").
+                earlier = next(row.seq for row in rows if row.id == previous[0])
+                for row in rows:
+                    if row.seq > earlier and row.kind == "message" and row.role == "assistant":
+                        quoted = redact_fragments(row.text, pair.previous_fragments)
+                        if quoted.found_card:
+                            row.text = quoted.text
             clean = pair.current.text
             found_card = pair.current.found_card or pair.split_card
             locale = reply_locale(clean, home)

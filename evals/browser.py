@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from sqlalchemy import select
 
+from agent.redaction import redact_pair
 from evals.scenario import CardDetails
 from evals.shop import Shop
 from tools.store.models import Order, Payment
@@ -73,8 +74,18 @@ class Browser:
     async def say(self, text: str) -> list[dict[str, Any]]:
         """Type a message (counts as a shopper turn)."""
         self.user_turns += 1
-        self.transcript.append({"role": "shopper", "type": "message", "text": text})
+        self._note_said(text)
         return await self._post("messages", {"text": text})
+
+    def _note_said(self, text: str) -> None:
+        # The report shows the shopper's words as the shop stored them (redacted, a split number
+        # scrubbed from both halves), not as typed: masking with the scenario's secrets alone misses
+        # the formats the leak check cannot read, and the report is published.
+        said = [e for e in self.transcript if e["role"] == "shopper" and e["type"] == "message"]
+        pair = redact_pair(said[-1]["text"] if said else "", text)
+        if said and pair.previous_changed:
+            said[-1]["text"] = pair.previous.text
+        self.transcript.append({"role": "shopper", "type": "message", "text": pair.current.text})
 
     async def act(self, action: dict[str, Any]) -> list[dict[str, Any]]:
         """Send a widget action; `$kind.field` string values name a field of the latest widget."""

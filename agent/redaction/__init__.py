@@ -5,7 +5,9 @@ stored, logged or sent to a model, `redact` replaces each of them with a fixed t
 ("[card number removed]", "[security code removed]", "[expiry removed]") and reports what it
 found, so the turn loop can answer deterministically (the card is not used; the secure card form is
 shown). `redact_pair` does the same for a number split over the shopper's previous and current
-message. `RedactingFilter` and `install_redacting_filter` apply the same rules to every log record.
+message, and `redact_fragments` removes the first part of such a number from a reply that quoted
+it before the second part arrived. `RedactingFilter` and `install_redacting_filter` apply the same
+rules to every log record.
 
 The modules, one concept each:
 
@@ -17,7 +19,13 @@ The modules, one concept each:
 * `log_filter`   - the one logging filter that redacts every record
 """
 
-from agent.redaction.detect import PairRedaction, Redaction, redact, redact_pair
+from agent.redaction.detect import (
+    PairRedaction,
+    Redaction,
+    redact,
+    redact_fragments,
+    redact_pair,
+)
 from agent.redaction.kinds import (
     CARD_NUMBER,
     CARD_NUMBER_TOKEN,
@@ -45,6 +53,7 @@ __all__ = [
     "Redaction",
     "install_redacting_filter",
     "redact",
+    "redact_fragments",
     "redact_pair",
     "redact_record",
     "uninstall_redacting_filter",

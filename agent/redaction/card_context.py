@@ -11,7 +11,7 @@ when
   in between ("4242…4242 12/30 123", "…4242、有効期限は12/30、セキュリティコードは123"); up to three
   such items are taken after each card (a 4-digit group reads as MMYY when it can, except after an
   American Express number, whose security code has 4 digits: either way it is removed);
-* it follows a security-code word (cvc, cvv, cvv2, csc, cvn, security code, PIN, 3-digit code,
+* it follows a security-code word (cvc, cvv, cvv2, csc, cvn, cid, security code, PIN, 3-digit code,
   セキュリティコード, 裏の3桁, 暗証番号 ...) or an expiry word (exp, expiry, expires, valid thru,
   MM/YY, 有効期限, 有効年月 ...) within 20 characters, with no other digit and no sentence end
   (。 ! ? line break) in between ("cvc: 123", "セキュリティコードは１２３です");
@@ -53,6 +53,7 @@ _CVC_WORDS = (
     r"cvc",
     r"csc",
     r"cvn",
+    r"cid",  # American Express's name for its 4-digit code
     r"security\s*code",
     r"security\s*number",
     r"card\s*security\s*code",
@@ -292,10 +293,14 @@ class CardContext:
                 break
             value = code.group()
             # A 4-digit group after a card is an expiry when it reads as MMYY, except for American
-            # Express, whose security code has 4 digits. Either way it is removed.
+            # Express, whose security code has 4 digits, unless an expiry word says so ("exp
+            # 0827"). Either way it is removed.
             reads_as_mmyy = value[0] in "01" and 1 <= int(value[:2]) <= 12
+            labelled = _EXPIRY_WORD.search(glue.group()) is not None
             kind = (
-                EXPIRY if len(value) == 4 and brand != "amex" and reads_as_mmyy else SECURITY_CODE
+                EXPIRY
+                if len(value) == 4 and reads_as_mmyy and (brand != "amex" or labelled)
+                else SECURITY_CODE
             )
             items.append(Span(position, code.end(), kind))
             position = code.end()

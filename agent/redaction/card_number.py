@@ -13,11 +13,13 @@ A card number is 13-19 digits that
   Discover 6011, 65, 644-649 (16-19); UnionPay 62 (16-19);
 * pass the Luhn check;
 * are written as one digit group, or as several groups joined by at most one punctuation mark
-  (- . / _ ー ・) with up to three spaces or line breaks on each side, where the first group has 4
-  digits (4-4-4-4, 4-6-5, 4-4-4-4-3 and irregular groupings that begin like a card) or 8 digits (a
-  number pasted in two halves), no group inside has a single digit, and one kind of separator is
-  used throughout (line breaks aside); or every group is a single digit ("4 2 4 2 ...", the whole
-  run).
+  (- . / _ + ー ・) with up to three spaces or line breaks on each side, or by a comma (, 、) right
+  between two digits, where the first group has 4 digits (4-4-4-4, 4-6-5, 4-4-4-4-3 and irregular
+  groupings that begin like a card) or 8 digits (a number pasted in two halves), no group inside
+  has a single digit, and one kind of separator is used on each line (a number split over two
+  lines or messages may change kind at the break); commas, or mixed separators on one line, only
+  in a grouping printed on cards or in fours (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4, 4-4-4-3, 4-4-4-2; a
+  slash never mixes); or every group is a single digit ("4 2 4 2 ...", the whole run).
 
 Why the grouping rule: without it, runs of short numbers ("sizes 36 38 40 42 44 46 48", an Amazon
 order number's last two groups, "03-4037-3485 / 2025-07-07") concatenate into Luhn-valid numbers
@@ -39,7 +41,8 @@ while shoppers paste barcodes when asking about a product.
 
 Limits: a digit group is never split, so a number glued to its security code ("4242…4242123") is
 caught only if the 19 digits happen to pass as a card; numbers that fail Luhn (a mistyped card) are
-not removed; neither are groupings that break the rule above ("424 2424 ...", "4242424242 424242")
+not removed; neither are groupings that break the rule above ("424 2424 ...", "4242424242 424242",
+"4242, 4242, 4242, 4242" with spaces after the commas, mixed separators in an irregular grouping)
 nor a number that follows another group without card words ("order 1234 4242 4242 4242 4242"),
 nor one glued into a hexadecimal identifier ("cafe12" + number).
 When a run reads both as a card plus a code and as a longer card (both pass Luhn), the usual length
@@ -114,9 +117,23 @@ _KANJI_TO_ASCII = str.maketrans(_KANJI_DIGITS, "00123456789")
 _CHUNK = f"(?:[0-9]+|[{_KANJI_DIGITS}]+)"
 # Up to 3 spaces, tabs or line breaks around at most one punctuation mark; never empty, so an ASCII
 # digit right next to a kanji digit ends a run ("4242…4242一括で"). ー and ｰ (the katakana
-# long-vowel mark) are what Japanese input methods often produce for a dash. Possessive: a
-# separator not followed by a digit ends the run without backtracking.
-_SEPARATOR = r"(?=[ \t\r\n\-./_ーｰ・･·])[ \t\r\n]{0,3}+[-./_ーｰ・･·]?+[ \t\r\n]{0,3}+"
+# long-vowel mark) are what Japanese input methods often produce for a dash; + is a space in a URL's
+# query string ("?q=4242+4242+4242+4242" in an access log). A comma (, 、 ､; the
+# full-width ， arrives folded) joins groups only directly between two digits: "4242、4242、…" is
+# how an input method may write a card, while "…4242, 2 bags" must keep the card standing apart.
+# Possessive: a separator not followed by a digit ends the run without backtracking.
+_SEPARATOR = (
+    r"(?:[,、､](?=[0-9])"
+    r"|(?=[ \t\r\n\-./_+ーｰ・･·])[ \t\r\n]{0,3}+[-./_+ーｰ・･·]?+[ \t\r\n]{0,3}+)"
+)
+# Commas join lists of numbers as often as card groups, and mixed separators are how a phone number
+# meets a date ("03-4037-3485 / 2025-07-07"): either is read as a card only in a grouping printed
+# on cards or in fours to the end (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4, 4-4-4-3, 4-4-4-2), and a slash
+# never mixes with another separator.
+_PRINTED_GROUPINGS = frozenset(
+    {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 3), (4, 4, 4, 2)}
+)
+_COMMAS = frozenset(",、､")
 # The run starts with a plain class so the regex engine can jump to digits instead of trying an
 # alternation at every position; the lookbehinds then keep the first chunk to one script.
 _RUN = re.compile(
@@ -212,20 +229,29 @@ class _Run:
         return " " in gap or "\t" in gap
 
     def _written_like_a_card(self, first: int, last: int) -> bool:
-        """Groups first..last look typed as one number: no one-digit group inside, one separator.
+        """Groups first..last look typed as one number.
 
-        "4037-3485 / 2025-07-07" (a phone number's end and a date) mixes separators; a person
-        writing a card number uses one kind throughout. Line breaks do not count: a number may be
-        pasted one group per line, or split over two messages.
+        No one-digit group inside, and one kind of separator on each line: "4037-3485 /
+        2025-07-07" (a phone number's end and a date) mixes separators, a person writing a card
+        number uses one kind throughout. A line break starts afresh: a number may be pasted one
+        group per line, or split over two messages ("4000.0025", then "0000 3155"), each typed its
+        own way. Commas, and mixed separators on one line ("4242 4242-4242 4242"), pass only in a
+        grouping printed on cards (see `_PRINTED_GROUPINGS`).
         """
         if any(n < 2 for n in self.sizes[first + 1 : last]):
             return False
-        kinds: set[str] = set()
+        lines: list[set[str]] = [set()]
         for group in range(first + 1, last + 1):
             gap = self._gap_before(group)
-            if "\n" not in gap:
-                kinds.add(gap.strip(" \t\r") or " ")
-        return len(kinds) <= 1
+            if "\n" in gap:
+                lines.append(set())
+            else:
+                lines[-1].add(gap.strip(" \t\r") or " ")
+        kinds = set().union(*lines)
+        if all(len(line) <= 1 for line in lines) and not kinds & _COMMAS:
+            return True
+        printed = tuple(self.sizes[first : last + 1]) in _PRINTED_GROUPINGS
+        return printed and not (len(kinds) > 1 and "/" in kinds)
 
     def _stands_apart(self, first: int, last: int, after_card: bool) -> bool:
         """Whether groups first..last, part of a longer run, read as a number of their own.

@@ -1,6 +1,7 @@
 """`redact` and `redact_pair`: card data out of shopper text before it is stored, logged or sent.
 
-This module only houses the two entry points and how their findings are applied; the rules live in
+This module only houses the entry points (and `redact_fragments`, for a reply that quoted the first
+part of a split number) and how their findings are applied; the rules live in
 `card_number` (what a card number is) and `card_context` (security codes and expiry dates).
 
 Each card number, security code and expiry date is replaced by a fixed token (see `kinds`). The
@@ -24,9 +25,13 @@ from agent.redaction.card_number import CardMatch, find_card_numbers
 from agent.redaction.kinds import CARD_NUMBER, EXPIRY, SECURITY_CODE, TOKENS
 from agent.redaction.normalized import normalize
 
-__all__ = ["PairRedaction", "Redaction", "redact", "redact_pair"]
+__all__ = ["PairRedaction", "Redaction", "redact", "redact_fragments", "redact_pair"]
 
 _ANY_DIGIT = re.compile("[0-9〇零一二三四五六七八九]")
+_ASCII_DIGIT = re.compile("[0-9]")
+_KANJI_TO_ASCII = str.maketrans("〇零一二三四五六七八九", "00123456789")
+# A part of a split number this long is worth scrubbing from a reply that quoted it.
+_MIN_FRAGMENT = 6
 # The character that joins two messages for `redact_pair`: a line break is a digit-group separator.
 _JOIN = "\n"
 
@@ -55,6 +60,10 @@ class PairRedaction:
     split_card: bool
     # True when the previous message's text changed: overwrite what was stored.
     previous_changed: bool
+    # The digits of each part of a split number removed from the previous message (6 digits or
+    # more): a reply sent before the second part arrived may quote it ("nothing found for
+    # 4944-3725"), and `redact_fragments` removes it from there too.
+    previous_fragments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +168,7 @@ def redact_pair(previous: str, current: str) -> PairRedaction:
     findings = _findings(previous + _JOIN + current)
     previous_findings: list[_Finding] = []
     current_findings: list[_Finding] = []
+    fragments: list[str] = []
     split_card = False
     for finding in findings:
         if finding.end <= boundary:
@@ -172,6 +182,9 @@ def redact_pair(previous: str, current: str) -> PairRedaction:
                 previous_findings.append(
                     _Finding(finding.start, boundary, finding.kind, finding.card)
                 )
+                digits = _digits_of(previous[finding.start : boundary])
+                if finding.kind == CARD_NUMBER and len(digits) >= _MIN_FRAGMENT:
+                    fragments.append(digits)
             if finding.end > boundary + 1:
                 current_findings.append(
                     _Finding(boundary + 1, finding.end, finding.kind, finding.card)
@@ -182,4 +195,42 @@ def redact_pair(previous: str, current: str) -> PairRedaction:
         current=_apply(current, current_findings, offset=boundary + 1),
         split_card=split_card,
         previous_changed=redacted_previous.text != previous,
+        previous_fragments=tuple(fragments),
     )
+
+
+def _digits_of(text: str) -> str:
+    return "".join(_ASCII_DIGIT.findall(normalize(text).text.translate(_KANJI_TO_ASCII)))
+
+
+def _fragment_pattern(digits: str) -> re.Pattern[str]:
+    # The digits in order, in the view (any width or script already folded), with up to three
+    # spaces or punctuation marks between any two: however a reply regrouped or quoted them.
+    between = r"[^0-9a-z〇一二三四五六七八九]{0,3}"
+    return re.compile("(?<![0-9])" + between.join(digits) + "(?![0-9])")
+
+
+def redact_fragments(text: str, fragments: Iterable[str]) -> Redaction:
+    """Remove each fragment (digits of a split card number's part) wherever `text` holds it.
+
+    For a reply stored before a split number's second part arrived, which may quote the first
+    part (the shopper's words echoed back). Fragments under 6 digits are ignored: they say nothing
+    about a card, and would match prices and quantities.
+    """
+    wanted = [digits for digits in fragments if len(digits) >= _MIN_FRAGMENT]
+    if not wanted:
+        return Redaction(text)
+    normalized = normalize(text)
+    view = normalized.text.translate(_KANJI_TO_ASCII)  # one character each: positions hold
+    if _ASCII_DIGIT.search(view) is None:
+        return Redaction(text)
+    spans: list[tuple[int, int]] = []
+    for digits in wanted:
+        spans += [match.span() for match in _fragment_pattern(digits).finditer(view)]
+    findings: list[_Finding] = []
+    last_end = -1
+    for start, end in sorted(spans):
+        if start >= last_end:  # overlapping quotes of two fragments: the first one wins
+            findings.append(_Finding(*normalized.to_original(start, end), CARD_NUMBER))
+            last_end = end
+    return _apply(text, findings)

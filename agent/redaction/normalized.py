@@ -1,7 +1,7 @@
 """A normalised view of shopper text: the text every detector in this package searches.
 
 This module only houses the normalisation and the map from the view back to the original text.
-Two things happen, both so that a card number cannot hide behind how it is typed:
+Three things happen, all so that a card number cannot hide behind how it is typed:
 
 * Invisible characters are dropped: format characters (Unicode category Cf: zero-width space and
   joiners U+200B-U+200D, word joiner U+2060, byte-order mark U+FEFF, soft hyphen U+00AD, bidi
@@ -12,13 +12,20 @@ Two things happen, both so that a card number cannot hide behind how it is typed
   (ＣＶＣ, ／, －) to ASCII, dash variants to "-", space variants (U+3000, no-break spaces) to " ",
   and ASCII letters to lower case (so keyword patterns need no case-insensitive matching, which
   would make Python's regex engine test every position instead of jumping to candidate letters).
+* Escape sequences are read as the characters they stand for: JSON's (\\u200b, surrogate pairs,
+  \\n, \\/), those of Python's repr() (\\x.., \\u...., \\U........) and URL percent-escapes of
+  UTF-8 (%E2%80%8B, %EF%BC%94). Shopper text reaches a JSON request body, a JSON column, a log line
+  showing a value's repr or a request's query string in that form, and "4242\\u200b4242..." or
+  "4242%E2%80%8B4242..." must not hide a card from a scan of that text. An escape of an invisible
+  character is dropped like the character itself. Only escapes of digits, spaces, digit-group
+  separators and invisible characters are read: "%4242…" keeps its sixteen digits.
 
 Kanji digits (〇一二三...) are deliberately *not* folded: "一" is an everyday character, and
 "4242…4242一括で" must not glue a stray digit onto a card number. The card scanner treats them as a
 separate script.
 
 Because folding never changes a length, an index in the view maps back to exactly one index in the
-original text; only dropped characters need a map (`NormalizedText.to_original`).
+original text; only dropped characters and escapes need a map (`NormalizedText.to_original`).
 """
 
 from __future__ import annotations
@@ -80,6 +87,30 @@ _BMP_INVISIBLE, _ASTRAL_INVISIBLE, _FOLD = _build_tables()
 # range, 20 times slower. Astral characters (emoji) are found with one range and looked up instead.
 _INVISIBLE = re.compile(f"[{_BMP_INVISIBLE}]+")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+# Escape sequences as JSON and Python's repr() write them. A JSON escape of an astral character is
+# a surrogate pair. An escaped backslash is matched as a whole: the JSON of C:\new holds no line
+# break.
+_ESCAPE = re.compile(
+    r"\\(?:u(?P<high>[dD][89abAB][0-9a-fA-F]{2})\\u(?P<low>[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|u(?P<u>[0-9a-fA-F]{4})|U(?P<U>[0-9a-fA-F]{8})|x(?P<x>[0-9a-fA-F]{2})"
+    r"|(?P<simple>[nrt/\\\"'bf]))"
+)
+# URL percent-escapes (a query string in an access log line, a form body): runs of %XX.
+_PERCENT_RUN = re.compile("(?:%[0-9A-Fa-f]{2})+")
+# What an escape may stand for to be read (after folding): digits of any script, and the
+# punctuation that joins digit groups.
+_READ_AFTER_FOLDING = frozenset("0123456789〇零一二三四五六七八九-./_+,、､・･·ーｰ")
+_SIMPLE_ESCAPES = {
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "/": "/",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+    "b": "\b",
+    "f": "\f",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +119,7 @@ class NormalizedText:
 
     text: str
     # Index in the original text of each character of `text`, plus the original length at the
-    # end; None when nothing was dropped.
+    # end; None when nothing was dropped or read as an escape.
     origin: tuple[int, ...] | None
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
@@ -101,24 +132,98 @@ class NormalizedText:
         return self.origin[start], self.origin[end]
 
 
+def _is_invisible(char: str) -> bool:
+    return _INVISIBLE.fullmatch(char) is not None or ord(char) in _ASTRAL_INVISIBLE
+
+
+def _escape_edit(text: str, start: int, end: int, char: str) -> list[tuple[int, int, str]]:
+    """The edit reading one escape, if what it stands for can be part of a card number.
+
+    Only digits, spaces, separators and invisible characters are read. Anything else is left as
+    written, so that an escape-looking prefix never swallows digits of a card: in "%4242…" or
+    "\\u4242…" the "%42" and "\\u4242" stay text and all sixteen digits stay digits. For the
+    same reason an escape of an ASCII digit is not read when a digit follows it: "%3782…" is a
+    percent sign and an American Express number, not "%37" ("7") and "82…".
+    """
+    if _is_invisible(char):
+        return [(start, end, "")]
+    if "0" <= char <= "9" and end < len(text) and "0" <= text[end] <= "9":
+        return []
+    folded = char.translate(_FOLD)
+    if folded in _READ_AFTER_FOLDING or folded.isspace():
+        return [(start, end, char)]
+    return []
+
+
+def _escapes(text: str) -> list[tuple[int, int, str]]:
+    """Each escape sequence of `text` that `_escape_edit` reads, with its character."""
+    edits: list[tuple[int, int, str]] = []
+    for match in _ESCAPE.finditer(text):
+        if match["high"] is not None:
+            code = (
+                0x10000 + ((int(match["high"], 16) - 0xD800) << 10) + int(match["low"], 16) - 0xDC00
+            )
+        elif match["simple"] is not None:
+            # Matched even when not read: an escaped backslash must not start another escape.
+            edits += _escape_edit(
+                text, match.start(), match.end(), _SIMPLE_ESCAPES[match["simple"]]
+            )
+            continue
+        else:
+            code = int(match["u"] or match["U"] or match["x"], 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            continue  # not a character (a lone surrogate): left as written
+        edits += _escape_edit(text, match.start(), match.end(), chr(code))
+    return edits
+
+
+def _percent_escapes(text: str) -> list[tuple[int, int, str]]:
+    """Each character written as URL percent-escapes (its UTF-8 bytes) that `_escape_edit` reads."""
+    edits: list[tuple[int, int, str]] = []
+    for run in _PERCENT_RUN.finditer(text):
+        data = bytes.fromhex(run.group().replace("%", ""))
+        index = 0
+        while index < len(data):
+            lead = data[index]
+            size = 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+            try:
+                char = data[index : index + size].decode("utf-8")
+            except UnicodeDecodeError:  # not UTF-8 ("50%OFF" never gets here; "20%de" does)
+                index += 1
+                continue
+            start = run.start() + 3 * index
+            edits += _escape_edit(text, start, start + 3 * size, char)
+            index += size
+    return edits
+
+
 def normalize(text: str) -> NormalizedText:
-    """Drop invisible characters and fold look-alikes, keeping a map back to `text`."""
-    dropped = [match.span() for match in _INVISIBLE.finditer(text)]
+    """Drop invisible characters, read escapes and fold look-alikes, keeping a map back to `text`."""
+    edits = [
+        (start, end, "") for start, end in (match.span() for match in _INVISIBLE.finditer(text))
+    ]
     if _ASTRAL.search(text) is not None:
-        dropped.extend(
-            match.span()
+        edits.extend(
+            (match.start(), match.end(), "")
             for match in _ASTRAL.finditer(text)
             if ord(match.group()) in _ASTRAL_INVISIBLE
         )
-        dropped.sort()
-    if not dropped:
+    if "\\" in text:
+        edits.extend(_escapes(text))  # escapes are ASCII: they never overlap the characters above
+    if "%" in text:
+        edits.extend(_percent_escapes(text))  # nor do percent-escapes overlap backslash escapes
+    if not edits:
         return NormalizedText(text.translate(_FOLD), None)
+    edits.sort()
     kept: list[str] = []
     origin: list[int] = []
     position = 0
-    for start, end in dropped:
+    for start, end, replacement in edits:
         kept.append(text[position:start])
         origin.extend(range(position, start))
+        if replacement:
+            kept.append(replacement)
+            origin.append(start)
         position = end
     kept.append(text[position:])
     origin.extend(range(position, len(text) + 1))

@@ -174,3 +174,14 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over(chat_factory: Any) -
         row = await session.scalar(select(IdempotentRequest))
         assert row is not None and row.status_code == 200
         assert row.fingerprint == fingerprint_of_hello
+
+
+def test_the_fingerprint_of_a_message_holds_no_card_derivative() -> None:
+    from api.idempotency import fingerprint
+
+    path = "/api/conversations/c/messages"
+    one = fingerprint(path, {"text": "my card is 4111 1111 1111 1111"})
+    other = fingerprint(path, {"text": "my card is 5555 5555 5555 4444"})
+    # Both hash the redacted text, so the stored value says nothing about which card it was.
+    assert one == other == fingerprint(path, {"text": "my card is [card number removed]"})
+    assert fingerprint(path, {"text": "hello"}) != one

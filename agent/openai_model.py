@@ -198,6 +198,30 @@ class OpenAIChatModel:
         ))
         return response
 
+    def _create_args(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSchema],
+        settings: ModelRequestSettings,
+        seconds_left: float,
+    ) -> dict[str, Any]:
+        """The arguments of one `chat.completions.create` call, streamed or not."""
+        omit = openai.omit
+        # Messages and tools go out as given (only the list container is copied): the agent built
+        # them so the prompt prefix is byte-identical from call to call.
+        return {
+            "model": self.name,
+            "messages": list(messages),
+            "tools": list(tools) if tools else omit,
+            "tool_choice": "auto" if tools else omit,
+            "parallel_tool_calls": (settings.parallel_tool_calls
+                                    if tools and settings.parallel_tool_calls is not None
+                                    else omit),
+            "temperature": settings.temperature if settings.temperature is not None else omit,
+            "max_tokens": settings.max_tokens if settings.max_tokens is not None else omit,
+            "timeout": min(settings.timeout_s or self._timeout_s, max(seconds_left, 0.001)),
+        }
+
     async def _attempt(
         self,
         messages: Sequence[Message],
@@ -205,23 +229,8 @@ class OpenAIChatModel:
         settings: ModelRequestSettings,
         seconds_left: float,
     ) -> ModelResponse:
-        timeout = min(settings.timeout_s or self._timeout_s, max(seconds_left, 0.001))
-        omit = openai.omit
-        # Messages and tools go out as given (only the list container is copied): the agent built
-        # them so the prompt prefix is byte-identical from call to call.
         raw = await self._client.chat.completions.with_raw_response.create(
-            model=self.name,
-            messages=cast(Any, list(messages)),
-            tools=cast(Any, list(tools)) if tools else omit,
-            tool_choice="auto" if tools else omit,
-            parallel_tool_calls=(
-                settings.parallel_tool_calls
-                if tools and settings.parallel_tool_calls is not None else omit
-            ),
-            temperature=settings.temperature if settings.temperature is not None else omit,
-            max_tokens=settings.max_tokens if settings.max_tokens is not None else omit,
-            timeout=timeout,
-        )
+            **self._create_args(messages, tools, settings, seconds_left))
         return parse_chat_completion(
             raw.text, model_name=self.name, status_code=raw.http_response.status_code
         )
@@ -234,24 +243,12 @@ class OpenAIChatModel:
         seconds_left: float,
         on_text: TextSink,
     ) -> ModelResponse:
-        timeout = min(settings.timeout_s or self._timeout_s, max(seconds_left, 0.001))
-        omit = openai.omit
         stream = await self._client.chat.completions.create(
-            model=self.name,
-            messages=cast(Any, list(messages)),
-            tools=cast(Any, list(tools)) if tools else omit,
-            tool_choice="auto" if tools else omit,
-            parallel_tool_calls=(
-                settings.parallel_tool_calls
-                if tools and settings.parallel_tool_calls is not None else omit
-            ),
-            temperature=settings.temperature if settings.temperature is not None else omit,
-            max_tokens=settings.max_tokens if settings.max_tokens is not None else omit,
+            **self._create_args(messages, tools, settings, seconds_left),
             # Usage arrives in a last chunk only when asked for; without it a streamed turn
             # would cost "0 tokens" in every report.
             stream=True,
             stream_options={"include_usage": True},
-            timeout=timeout,
         )
         chunks = ChunkAccumulator()
         try:

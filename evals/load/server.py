@@ -3,8 +3,8 @@
 This module only houses `served` (migrate, load the demo catalogue, start `chatpay serve` on free
 loopback ports, wait until it answers, stop it by its own pid), `throwaway_postgres` (a database
 created for one run and dropped after it) and what a run measures of the server's process tree
-(`process_tree_rss_mb`, `process_tree_cpu_s`). The tests start their server
-with `tests/serve_process.py`; this is the same recipe without pytest, for `make stress`.
+(`process_tree_rss_mb`, `process_tree_cpu_s`). The tests start their servers through
+`tests/serve_process.py`, which wraps `served` for pytest.
 
 Load settings: every shopper comes from 127.0.0.1, so the per-client rate limit (600 requests a
 minute per process by default) would turn a load test into a 429 test; `LOAD_SERVER_ENV` raises
@@ -59,9 +59,13 @@ def _free_ports(count: int) -> list[int]:
 
 
 @contextlib.contextmanager
-def served(*, workers: int, database_url: str | None = None,
-           workdir: Path | None = None) -> Iterator[ServedServer]:
-    """`chatpay serve --workers N`, migrated with the demo catalogue, on free loopback ports."""
+def served(*, workers: int, database_url: str | None = None, workdir: Path | None = None,
+           settings: dict[str, str] | None = None) -> Iterator[ServedServer]:
+    """`chatpay serve --workers N`, migrated with the demo catalogue, on free loopback ports.
+
+    `settings` are CHATPAY_* variables for the server; by default `LOAD_SERVER_ENV` (a load run).
+    The tests start their servers (browser, workers, operator pages) here too, with their own.
+    """
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chatpay-load-")))
@@ -77,7 +81,8 @@ def served(*, workers: int, database_url: str | None = None,
             "CHATPAY_SANDBOX_ALLOWED_ORIGINS": url,
             "CHATPAY_SANDBOX_WEBHOOK_URL": f"{url}/api/webhooks/gateway",
             "CHATPAY_MODEL": "offline",
-            **LOAD_SERVER_ENV,
+            "CHATPAY_LOG_LEVEL": "WARNING",
+            **(LOAD_SERVER_ENV if settings is None else settings),
         })
         chatpay = str(Path(sys.executable).with_name("chatpay"))
         for command in ([chatpay, "db", "upgrade"], [chatpay, "catalog", "load", "--demo"]):

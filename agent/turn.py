@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent import widgets
 from agent.errors import ModelError, ModelHTTPError, ModelResponseInvalid, ModelUnavailable
@@ -54,6 +55,7 @@ from agent.transcript import (
 )
 from agent.widgets import CardFormConfig, Widget
 from prompts import PromptSet
+from prompts.variants import variant_prompts
 from tools.conversations import load_conversation
 from tools.settings import CommerceSettings
 from tools.store.db import Database
@@ -105,19 +107,37 @@ class ConversationAgent:
     max_steps: int = 4
     history_turns: int = 12
     shop_name: str = "chatpay general store"
-    _system: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _system: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
+    #: Prompt sets of registered variants by name (a registered name never changes directory).
+    _variants: dict[str, PromptSet] = field(default_factory=dict, init=False, repr=False)
 
-    def system_prompt(self, locale: Locale) -> str:
-        """The rendered system prompt, built once per locale."""
-        if locale not in self._system:
+    def system_prompt(self, locale: Locale, prompts: PromptSet | None = None) -> str:
+        """The rendered system prompt of `prompts` (default: the agent's), built once per locale."""
+        prompts = prompts or self.prompts
+        key = (prompts.hash, locale)
+        if key not in self._system:
             c = self.commerce
-            self._system[locale] = self.prompts.render(
+            self._system[key] = prompts.render(
                 "system", locale, shop_name=self.shop_name, shipping_fee=f"{c.shipping_fee:,}",
                 free_shipping_from=f"{c.free_shipping_from:,}", fee_card=f"{c.fee_card:,}",
                 fee_after_delivery=f"{c.fee_after_delivery:,}",
                 fee_konbini=f"{c.fee_konbini:,}",
                 after_delivery_limit=f"{c.after_delivery_limit:,}")
-        return self._system[locale]
+        return self._system[key]
+
+    async def _prompts_for(self, session: AsyncSession, conversation: Conversation) -> PromptSet:
+        """The conversation's sticky prompt variant, or the agent's prompts when it has none."""
+        name = conversation.prompt_variant
+        if name is None:
+            return self.prompts
+        if name not in self._variants:
+            found = await variant_prompts(session, name)
+            if found is None:
+                log.warning("prompt variant %r is not registered or cannot be read; using the "
+                            "default prompts", name)
+                return self.prompts
+            self._variants[name] = found
+        return self._variants[name]
 
     async def respond(self, conversation_id: str, text: str, *,
                       listener: TurnListener | None = None) -> TurnResult:
@@ -168,15 +188,18 @@ class ConversationAgent:
             rows = [*rows, *stored]
             # The first model call's state, read in this transaction rather than a new one.
             state = await build_state(session, conversation, home, rows, self.commerce)
+            prompts = await self._prompts_for(session, conversation)
             await session.commit()
         if listener is not None:
             await listener.accepted()
-        return await self._run_model(conversation_id, home, locale, clean, rows, state, listener)
+        return await self._run_model(conversation_id, home, locale, clean, rows, state, listener,
+                                     prompts)
 
     async def _run_model(self, conversation_id: str, home: Locale, locale: Locale, text: str,
                          rows: list[ConversationEvent], state: StateBlock,
-                         listener: TurnListener | None) -> TurnResult:
-        base: list[dict[str, Any]] = [{"role": "system", "content": self.system_prompt(home)}]
+                         listener: TurnListener | None, prompts: PromptSet) -> TurnResult:
+        base: list[dict[str, Any]] = [{"role": "system",
+                                       "content": self.system_prompt(home, prompts)}]
         base += history_messages(rows, home, max_user_turns=self.history_turns)
         tools = list(openai_tools())
         step_messages: list[dict[str, Any]] = []
@@ -193,10 +216,10 @@ class ConversationAgent:
             except ModelError as exc:
                 log.warning("model failed for conversation %s: %s", conversation_id,
                             type(exc).__name__)
-                calls.append(self._failed_call_row(conversation_id, step, exc))
+                calls.append(self._failed_call_row(conversation_id, step, exc, prompts))
                 result.source = "guided"
                 break
-            calls.append(self._call_row(conversation_id, step, response, "ok"))
+            calls.append(self._call_row(conversation_id, step, response, "ok", prompts))
             result.model_calls += 1
             result.prompt_tokens += response.usage.prompt_tokens
             result.completion_tokens += response.usage.completion_tokens
@@ -309,21 +332,22 @@ class ConversationAgent:
         result.events = events
         return result
 
-    def _failed_call_row(self, conversation_id: str, step: int, exc: ModelError) -> ModelCall:
+    def _failed_call_row(self, conversation_id: str, step: int, exc: ModelError,
+                         prompts: PromptSet) -> ModelCall:
         # Outcome names as in agent.usage; the attempts are what the retry layer spent, so a storm
         # of 429s reads back as 4 attempts rather than none.
         outcome = ("invalid" if isinstance(exc, ModelResponseInvalid)
                    else "refused" if isinstance(exc, ModelHTTPError) else "unavailable")
-        row = self._call_row(conversation_id, step, None, outcome)
+        row = self._call_row(conversation_id, step, None, outcome, prompts)
         row.attempts = exc.attempts if isinstance(exc, ModelUnavailable) else 0
         return row
 
     def _call_row(self, conversation_id: str, step: int, response: ModelResponse | None,
-                  outcome: str) -> ModelCall:
+                  outcome: str, prompts: PromptSet) -> ModelCall:
         usage = response.usage if response else None
         return ModelCall(
             conversation_id=conversation_id, model=getattr(self.model, "name", "unknown"),
-            prompt_hash=self.prompts.hash, step=step,
+            prompt_hash=prompts.hash, step=step,
             prompt_tokens=_token_count(usage.prompt_tokens if usage else 0),
             completion_tokens=_token_count(usage.completion_tokens if usage else 0),
             cached_prompt_tokens=_token_count(usage.cached_prompt_tokens if usage else 0),

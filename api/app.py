@@ -14,6 +14,10 @@ from agent.turn import ConversationAgent
 from agent.widgets import CardFormConfig
 from api.errors import install_error_handlers
 from api.middleware import GuardMiddleware
+from api.operator import funnel as operator_funnel
+from api.operator import metrics as operator_metrics
+from api.operator import pages as operator_pages
+from api.operator import review as operator_review
 from api.rate_limit import RateLimiter
 from api.routes import conversations, health, pages, privacy, products, webhooks
 from api.settings import ServiceSettings
@@ -81,4 +85,8 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(products.router)
     app.include_router(pages.router)
+    app.include_router(operator_funnel.router)
+    app.include_router(operator_review.router)
+    app.include_router(operator_metrics.router)
+    app.include_router(operator_pages.router)
     return app

@@ -14,6 +14,8 @@ import httpx
 import typer
 from rich.console import Console
 
+from api.cli_funnel import funnel
+from api.cli_prompts import prompts_app
 from api.cli_purge import purge
 from api.settings import ServiceSettings
 from evals.cli import app as eval_app
@@ -34,6 +36,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(eval_app, name="eval")
 app.command("purge")(purge)
+app.command("funnel")(funnel)
+app.add_typer(prompts_app, name="prompts")
 console = Console()
 
 UrlOption = Annotated[str | None, typer.Option("--url", help="Database URL (default: "

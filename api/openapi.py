@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 
 BEARER_SCHEME = "conversationToken"
+OPERATOR_SCHEME = "operatorKey"
 _METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 
 _REASONS = {
@@ -46,6 +47,11 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+def _is_operator_operation(path: str) -> bool:
+    # The operator surface (api.operator): funnel, review, metrics. Its own key, not a shopper's.
+    return path.startswith("/api/operator") or path == "/metrics"
+
+
 def _is_conversation_operation(operation: dict[str, Any]) -> bool:
     # Every route that opens a conversation takes `ConversationDep`, whose `conversation_id`
     # parameter FastAPI publishes as a path parameter: the schema itself says which ones need a token.
@@ -61,7 +67,9 @@ def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[in
         statuses |= {400, 422}
     if method in ("post", "put", "patch"):
         statuses |= {400, 413} | (set() if webhook else {415, 422, 429})
-    if _is_conversation_operation(operation):
+    if _is_operator_operation(path):
+        statuses |= {401, 404}  # 404: no operator key is configured
+    elif _is_conversation_operation(operation):
         statuses |= {401, 404}
         if method == "post":
             statuses |= {400, 404, 409, 422}  # domain refusals of messages and actions
@@ -85,6 +93,9 @@ def declare_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
     components.setdefault("securitySchemes", {})[BEARER_SCHEME] = {
         "type": "http", "scheme": "bearer",
         "description": "The token returned when the conversation was started."}
+    components["securitySchemes"][OPERATOR_SCHEME] = {
+        "type": "http", "scheme": "bearer",
+        "description": "CHATPAY_OPERATOR_KEY (or the dashboard's login cookie)."}
     error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for path, path_item in schema.get("paths", {}).items():
         for method, operation in path_item.items():
@@ -97,7 +108,9 @@ def declare_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
                 if declared is None or "HTTPValidationError" in json.dumps(declared):
                     responses[str(status)] = {"description": _REASONS[status],
                                               "content": error_ref}
-            if _is_conversation_operation(operation):
+            if _is_operator_operation(path):
+                operation["security"] = [{OPERATOR_SCHEME: []}]
+            elif _is_conversation_operation(operation):
                 operation["security"] = [{BEARER_SCHEME: []}]
     for unused in ("HTTPValidationError", "ValidationError"):  # in this order: one refers to the other
         if unused in schemas and f"#/components/schemas/{unused}\"" not in json.dumps(schema):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,3 +26,7 @@ class ServiceSettings(BaseSettings):
     environment: str = Field(default="development",
                              description="development | production (production refuses defaults "
                                          "for secrets).")
+    operator_key: SecretStr | None = Field(
+        default=None, description="Key operators use for /operator, /api/operator/* and /metrics "
+                                  "(unset: those endpoints answer 404; at least 24 characters).",
+        min_length=24)

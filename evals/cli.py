@@ -56,6 +56,39 @@ def _variants(prompt_dirs: list[Path]) -> list[Variant]:
     return [Variant.of(labels[index], directory) for index, directory in enumerate(prompt_dirs)]
 
 
+def _registered(variants: list[Variant], registry_url: str) -> list[Variant]:
+    """The variants labelled with their production names (`chatpay prompts`), matched by hash.
+
+    By hash, not path: a copy of a registered directory is the same prompts, and a registered
+    directory edited since is not what its conversations were served. Unmatched or ambiguous
+    variants keep their labels, so labels stay unique.
+    """
+    from dataclasses import replace
+
+    from prompts.variants import names_by_hash
+    from tools.store.db import Database
+
+    async def read() -> dict[str, list[str]]:
+        database = Database(registry_url)
+        try:
+            async with database.session() as session:
+                return await names_by_hash(session)
+        finally:
+            await database.dispose()
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        names = asyncio.run(read())
+    except (SQLAlchemyError, OSError) as exc:
+        raise ValueError(f"cannot read the prompt-variant registry: {exc}") from None
+    labels = ["/".join(names[v.prompt_hash]) if v.prompt_hash in names else v.label
+              for v in variants]
+    if len(set(labels)) < len(labels):
+        return variants
+    return [replace(v, label=label) for v, label in zip(variants, labels, strict=True)]
+
+
 def _table(suite: SuiteResult) -> Table:
     several = len(suite.config.variants) > 1
     table = Table(title="chatpay evals", expand=True)
@@ -102,6 +135,9 @@ def run(
     user_model: Annotated[str | None, typer.Option(
         "--user-model", help="Let this OpenAI-compatible model write the simulated shopper's "
                              "messages (goal scenarios).")] = None,
+    registry_url: Annotated[str | None, typer.Option(
+        "--registry-url", help="Name each prompt directory after the production variant with "
+                               "the same prompts, from this database's registry.")] = None,
 ) -> None:
     """Run scenarios against the chat; exit 0 only if every scenario passed."""
     from evals.report import all_secrets, seal, write_reports
@@ -116,6 +152,8 @@ def run(
         raise typer.Exit(code=2) from None
     try:
         variants = _variants(prompt_dir or [])
+        if registry_url:
+            variants = _registered(variants, registry_url)
         factory = ModelByName(model)
         factory.check()
         shopper = ModelByName(user_model) if user_model else None
@@ -155,6 +193,43 @@ def run(
         console.print(Text(f"report problem: {problem}", style="red"), soft_wrap=True)
     if summary["failed"] or problems:
         raise typer.Exit(code=1)
+
+
+@app.command("from-conversation")
+def from_conversation(
+    conversation_id: Annotated[str, typer.Argument(metavar="ID", help="The conversation's id.")],
+    url: Annotated[str | None, typer.Option("--url", help="Database URL (default: "
+                                            "CHATPAY_DATABASE_URL).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the scenario here (default: "
+                                             "print it).")] = None,
+) -> None:
+    """Turn a stored conversation into a scenario that replays it to the same order."""
+    from evals.from_conversation import (
+        ConversationNotFound,
+        scenario_from_conversation,
+        scenario_yaml,
+    )
+    from tools.settings import get_commerce_settings
+    from tools.store.db import Database
+
+    async def export() -> str:
+        database = Database(url or get_commerce_settings().database_url)
+        try:
+            async with database.session() as session:
+                return scenario_yaml(await scenario_from_conversation(session, conversation_id))
+        finally:
+            await database.dispose()
+
+    try:
+        text = asyncio.run(export())
+    except ConversationNotFound:
+        console.print(Text(f"no conversation {conversation_id}", style="red"), soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(f"scenario written to {out}", markup=False)
 
 
 if __name__ == "__main__":

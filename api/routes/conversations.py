@@ -31,6 +31,7 @@ from api import idempotency
 from api.deps import AgentDep, CommerceDep, ConversationDep, DatabaseDep, GatewayDep, ServiceDep
 from api.streaming import QueueListener, stream_turn
 from api.tokens import hash_token, new_token
+from prompts.variants import choose_variant
 from tools.cart import get_cart
 from tools.store.models import Conversation, Order
 
@@ -60,15 +61,21 @@ class EventsResponse(BaseModel):
 @router.post("", status_code=201)
 async def start_conversation(request: Request, database: DatabaseDep,
                              body: StartRequest | None = None) -> StartResponse:
-    """Open a conversation; the token in the answer is the shopper's credential for it alone."""
+    """Open a conversation; the token in the answer is the shopper's credential for it alone.
+
+    The conversation draws its prompt variant here, once (weighted by the registry, see
+    `prompts.variants`); every later turn uses that variant's prompts. `app.state.variant_rng`,
+    when a test sets it, makes the draw reproducible.
+    """
     request.app.state.rate_limits["client"].hit(request.client.host if request.client else "-")
     locale = body.locale if body else "en"
     token = new_token()
     events: list[Event] = [message_event("assistant", say("welcome", locale)),
                            widget_event_of(quick_replies(["view_cart"], locale))]
     async with database.session() as session:
+        variant = await choose_variant(session, getattr(request.app.state, "variant_rng", None))
         conversation = Conversation(id=str(uuid.uuid4()), token_hash=hash_token(token),
-                                    locale=locale)
+                                    locale=locale, prompt_variant=variant)
         session.add(conversation)
         await session.flush()
         await append_events(session, conversation.id, events, source="fixed")

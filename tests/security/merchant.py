@@ -41,12 +41,16 @@ def polite_model() -> FunctionModel:
     return FunctionModel(lambda _messages, _tools: text("Noted."))
 
 
+#: Set, so the operator surface exists and its refusals (401) can be tested like the shoppers'.
+OPERATOR_KEY = "operator-key-for-the-security-tests"
+
+
 def merchant_app(shop: Shop, model: Model | None = None) -> FastAPI:
     """A merchant app over `shop`'s database and gateway, with the privacy route and no rate limits."""
     app = create_app(database=shop.db, gateway=shop.gateway, model=model or polite_model(),
                      gateway_url=GATEWAY_URL, commerce=shop.settings,
                      service=ServiceSettings(public_url=MERCHANT_URL, rate_limit_conversation=0,
-                                             rate_limit_client=0))
+                                             rate_limit_client=0, operator_key=OPERATOR_KEY))
     return mount_privacy(app)
 
 

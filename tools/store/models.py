@@ -380,3 +380,22 @@ class ModelCall(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     outcome: Mapped[str] = mapped_column(String(32), default="ok")  # ok | unavailable | invalid
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptVariant(Base):
+    """A prompt directory registered for production traffic, with its share of new conversations.
+
+    A conversation records the variant's `name` when it starts and keeps it for good (sticky), so
+    a variant is never renamed or pointed at another directory: retire one by weight 0 instead.
+    `prompt_hash` is the directory's hash when it was registered (a later edit shows as a change).
+    """
+
+    __tablename__ = "prompt_variants"
+    __table_args__ = (CheckConstraint("weight >= 0", name="weight_non_negative"),)
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    directory: Mapped[str] = mapped_column(String(500))
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    weight: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -80,6 +80,12 @@ _LEAD_IN = re.compile(
     re.IGNORECASE,
 )
 _CHUNK_SPLIT = re.compile(r"[,;\n、，；/|]+")
+# The end of a sentence before the address ("checkout please. Taro Yamada", "会計します。山田太郎"):
+# a full stop after a word of two or more letters (not "Apt." or "St.") or a Japanese 。！？.
+_SENTENCE_END = re.compile(r"(?<=[A-Za-z]{2})\s*[.!?]+\s+(?=[A-Z])|[。！？]+")
+_ABBREVIATION_END = re.compile(r"\b(?:apt|bldg|st|no|mr|mrs|ms|dr|rd|ave|blvd)$", re.IGNORECASE)
+# A Japanese chunk ending like a sentence ("会計します") is talk, not a name.
+_JA_SENTENCE_END = re.compile(r"(?:ます|です|ました|でした|ません|ください|下さい|たい|して|しました)$")
 _BUILDING = re.compile(
     r"ビル|マンション|アパート|ハイツ|コーポ|レジデンス|タワー|号室|\d+\s*階|\d+F\b|\bapt\.?|apartment|\broom\b"
     r"|suite|\bbldg\.?|building|#\s*\d+|\bunit\b",
@@ -91,9 +97,11 @@ _EN_PLACE_WORDS = frozenset(words_of(
     "tokyo osaka kyoto yokohama nagoya sapporo fukuoka kobe sendai shibuya shinjuku minato chiyoda "
     "chuo setagaya meguro japan city ward prefecture pref ku shi cho machi chome street st avenue "
     "ave road rd town village ken to fu"))
+_PLACE_SUFFIXES = frozenset(words_of("ken to fu shi ku cho machi"))
 _NOT_NAME_WORDS = frozenset(words_of(
     "ship deliver send to please the my address and pay card checkout thanks thank you with by "
-    "order it them via konbini later delivery credit"))
+    "order it them via konbini later delivery credit ok okay yes yeah sure sorry oops wait no "
+    "actually hi hello hey wrong new correct correction instead"))
 _LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z.'-]*(?:\s+[A-Za-z][A-Za-z.'-]*){0,3}$")
 _JA_NAME = re.compile(r"^[\u3040-\u30ff\u3400-\u9fff\u3005ー・ ]{2,20}$")
 _HONORIFIC = re.compile(r"(?:様|さま|さん|殿)$")
@@ -179,7 +187,7 @@ def _labeled_values(text: str) -> dict[str, str]:
 def _split_chunks(text: str) -> tuple[str, str, str]:
     """(name, line1, line2) from what is left once the patterned fields are cut out."""
     chunks: list[str] = []
-    for part in _CHUNK_SPLIT.split(text):
+    for part in (piece for chunk in _CHUNK_SPLIT.split(text) for piece in _sentences(chunk)):
         part = part.strip(" .:：")
         if not part:
             continue
@@ -221,6 +229,20 @@ def _split_chunks(text: str) -> tuple[str, str, str]:
     return name, line1, " ".join(buildings)
 
 
+def _sentences(chunk: str) -> list[str]:
+    """A chunk cut at sentence ends; an abbreviation's full stop ("Bldg. 5F") is not one."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(chunk):
+        before = chunk[start:match.start()]
+        if match.group().strip().startswith(".") and _ABBREVIATION_END.search(before):
+            continue
+        pieces.append(before)
+        start = match.end()
+    pieces.append(chunk[start:])
+    return pieces
+
+
 def _street_and_building(value: str) -> tuple[str, str]:
     """A street line split from the building after it ("Shibuya 2-21-1 Shibuya Bldg 5F")."""
     if _JAPANESE.search(value):
@@ -257,13 +279,16 @@ def _street_and_rest(chunk: str) -> tuple[str, str]:
 def _is_name(chunk: str) -> bool:
     if _LATIN_NAME.match(chunk):
         words = [word.strip(".'").lower() for word in chunk.split()]
-        if any(w in _EN_PLACE_WORDS or w in _NOT_NAME_WORDS for w in words):
+        # "Ken", "To" and "Fu" end a place ("Kanagawa ken") but begin a name ("Ken Ito").
+        places = [w for i, w in enumerate(words) if w in _EN_PLACE_WORDS
+                  and not (i == 0 and w in _PLACE_SUFFIXES and len(words) > 1)]
+        if places or any(w in _NOT_NAME_WORDS for w in words):
             return False
         if any(w.endswith(("-ku", "-shi", "-cho", "-machi", "-ken")) for w in words):
             return False
         # A lone lower-case word is a word, not a name ("hello", "thanks").
         return len(words) >= 2 or chunk[:1].isupper()
-    if _JA_NAME.match(chunk):
+    if _JA_NAME.match(chunk) and not _JA_SENTENCE_END.search(chunk):
         bare = _HONORIFIC.sub("", chunk)
         return not _JA_PLACE_END.search(bare) and not _JA_PLACE_PART.search(bare)
     return False

@@ -4,7 +4,8 @@ This module only houses the checkout plans. They follow the state block's `missi
 order (cart → address → payment method → card) and show the widget for the first thing missing, or
 call `prepare_checkout` when nothing is: the shopper's own press of Pay places the order, never the
 model. An address typed as text is saved with `set_shipping_address` (without text, so the next step
-can quote the saved address and move on to the payment methods); a payment method is chosen and, if
+can quote the saved address and move on to the payment methods), and a correction that gives only
+what changed keeps the other fields of the shopper's earlier address; a payment method is chosen and, if
 that completes everything, the confirmation is prepared in the same response.
 
 Limits: a placed order cannot be canceled from the chat (the reply says to contact the shop); a
@@ -13,13 +14,17 @@ payment method named in a question ("can I pay by card?") is explained, not chos
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
+from agent.offline.address_text import AddressText, mentions_address, read_address
 from agent.offline.decision import Decision, PlannedCall, Turn, call, respond
+from agent.offline.language import Lang
 from agent.offline.replies import method_name, say, status_name, yen
 
 __all__ = ["address", "address_form", "cancel_order", "card_form", "checkout", "choose_method",
-           "clear_cart", "next_step", "order_status", "payment_info", "then_checkout"]
+           "clear_cart", "next_step", "order_status", "payment_info", "then_checkout",
+           "what_next"]
 
 _PLACED = {"paid", "deferred_approved", "awaiting_screening", "awaiting_store_payment",
            "pending_payment", "requires_action"}
@@ -67,6 +72,21 @@ def checkout(turn: Turn) -> Decision:
     return respond(turn.lang, parts, calls)
 
 
+def what_next(turn: Turn) -> Decision:
+    """ "What should I do next?": find something, check out, or the checkout step still needed."""
+    lang = turn.lang
+    state = turn.conv.state
+    if state is None:
+        return checkout(turn)
+    if not state.cart:
+        return respond(lang, [say("next_browse", lang)])
+    if state.address is None and state.payment_method is None:
+        # Checkout has not started: say what it involves and let the shopper choose to begin.
+        count = sum(line.quantity for line in state.cart)
+        return respond(lang, [say("next_cart", lang, count=count, total=yen(state.total))])
+    return checkout(turn)
+
+
 def then_checkout(turn: Turn) -> Decision:
     """What follows adding items when the shopper also asked to check out (or named a method)."""
     method = turn.said.method
@@ -91,12 +111,36 @@ def address(turn: Turn) -> Decision:
                                 card_form_shown=method == "card")
         return respond(lang, [*parts, *more], calls)
     found = said.address
+    if found is not None:
+        found = with_earlier_fields(turn, found)
     if found is None or found.found < 2:
         return address_form(turn)
     calls = [call("set_shipping_address", **found.arguments())]
     if said.method is not None:
         calls.append(call("choose_payment_method", method=said.method))
     return Decision(None, tuple(calls))
+
+
+def with_earlier_fields(turn: Turn, found: AddressText) -> AddressText:
+    """A correction ("the postal code is 150-0002", a new street without the phone) keeps the
+    fields the shopper typed in their latest earlier address; the new message wins where it says
+    something. The building goes with the street: a new street drops the old building."""
+    if found.found == 5:
+        return found
+    for role, text in reversed(turn.conv.history):
+        if role != "user" or not mentions_address(text):
+            continue
+        earlier = read_address(text)
+        street_from_earlier = not found.line1
+        return AddressText(
+            name=found.name or earlier.name,
+            postal_code=found.postal_code or earlier.postal_code,
+            line1=found.line1 or earlier.line1,
+            line2=found.line2 or (earlier.line2 if street_from_earlier else ""),
+            phone=found.phone or earlier.phone,
+            email=found.email or earlier.email,
+        )
+    return found
 
 
 def address_form(turn: Turn) -> Decision:
@@ -120,14 +164,58 @@ def _choose(turn: Turn, method: str, *, done: Iterable[str] = ()) -> Decision:
                    [call("choose_payment_method", method=method), *calls])
 
 
+_FEE_QUESTION = re.compile(r"\bfees?\b|\bcharges?\b|\bsurcharge|extra\s+cost|cost\s+extra|手数料"
+                           r"|いくらかか|追加料金", re.IGNORECASE)
+
+
 def payment_info(turn: Turn) -> Decision:
-    """Questions about paying: the methods and their fees (the widget lists the fees)."""
+    """Questions about paying: the methods, their fees and the after-delivery limit.
+
+    Fees and the limit are quoted from the system prompt (the payment-methods widget shows them
+    too); "can I pay after delivery?" over the limit is answered no, as the tool would refuse it.
+    """
     lang = turn.lang
-    parts = []
-    if turn.said.method is not None:
-        parts.append(say("method_yes", lang, method=method_name(turn.said.method, lang)))
-    parts.append(say("methods", lang))
+    method = turn.said.method
+    facts = turn.conv.payment_facts
+    about_fees = bool(_FEE_QUESTION.search(turn.said.text))
+    limit = say("after_delivery_limit", lang,
+                limit=yen(facts.after_delivery_limit)) if facts is not None else ""
+    over = _after_delivery_over(turn) if method == "after_delivery" else None
+    if over is not None:
+        parts = [over]
+    elif method is not None and about_fees and facts is not None:
+        parts = [_fee_sentence(method, facts.fees[method], lang),
+                 limit if method == "after_delivery" else ""]
+    elif method is not None:
+        parts = [say("method_yes", lang, method=method_name(method, lang)),
+                 limit if method == "after_delivery" else "", say("methods", lang)]
+    elif about_fees and facts is not None:
+        fees = [f"{method_name(m, lang)} {yen(fee)}" for m, fee in facts.fees.items()]
+        parts = [say("fees_all", lang, fees=("、" if lang == "ja" else ", ").join(fees)), limit]
+    else:
+        parts = [say("methods", lang)]
     return respond(lang, parts, [call("show_payment_methods")])
+
+
+def _fee_sentence(method: str, fee: int, lang: Lang) -> str:
+    if fee == 0:
+        text = say("fee_none", lang, method=method_name(method, lang))
+    else:
+        text = say("fee_is", lang, method=method_name(method, lang), fee=yen(fee))
+    return text[:1].upper() + text[1:]
+
+
+def _after_delivery_over(turn: Turn) -> str | None:
+    """The refusal when this cart (with the after-delivery fee) is over the limit, else None."""
+    facts = turn.conv.payment_facts
+    state = turn.conv.state
+    if facts is None or state is None or not state.cart:
+        return None
+    total = state.subtotal + state.shipping_fee + facts.fees["after_delivery"]
+    if total <= facts.after_delivery_limit:
+        return None
+    return say("after_delivery_over", turn.lang, limit=yen(facts.after_delivery_limit),
+               total=yen(total))
 
 
 def card_form(turn: Turn) -> Decision:

@@ -28,7 +28,7 @@ from agent.offline.language import Lang, fold_for_matching
 from agent.offline.products import Candidate
 from agent.state_block import STATE_HEADER, StateBlock, parse
 
-__all__ = ["Conversation", "Step", "ToolExchange", "read_conversation"]
+__all__ = ["Conversation", "PaymentFacts", "Step", "ToolExchange", "read_conversation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,21 @@ _SHIPPING_FACTS = (
     re.compile(r"[Ss]hipping is (?:¥\s*)?([\d,]+)(?: yen)?, free from (?:¥\s*)?([\d,]+)"),
     re.compile(r"送料は(?:¥\s*)?([\d,]+)円?、(?:¥\s*)?([\d,]+)円以上で無料"),
 )
+
+_PAYMENT_FACTS = (
+    re.compile(r"card (?:¥\s*)?([\d,]+)(?: yen)?,\s+payment after delivery (?:¥\s*)?([\d,]+)(?: yen)?"
+               r" \(up to (?:¥\s*)?([\d,]+)(?: yen)?.*?convenience store (?:¥\s*)?([\d,]+)", re.DOTALL),
+    re.compile(r"カード(?:¥\s*)?([\d,]+)円?、\s*後払い(?:¥\s*)?([\d,]+)円?（(?:¥\s*)?([\d,]+)円まで"
+               r".*?コンビニ払い(?:¥\s*)?([\d,]+)", re.DOTALL),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFacts:
+    """The payment fees and the after-delivery limit, as the system prompt states them."""
+
+    fees: Mapping[str, int]  # method → fee in yen
+    after_delivery_limit: int
 
 
 @dataclass(frozen=True)
@@ -200,6 +215,17 @@ class Conversation:
             match = pattern.search(self.system_prompt)
             if match:
                 return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
+        return None
+
+    @cached_property
+    def payment_facts(self) -> PaymentFacts | None:
+        """Fees per payment method and the after-delivery limit from the system prompt, if stated."""
+        for pattern in _PAYMENT_FACTS:
+            match = pattern.search(self.system_prompt)
+            if match:
+                card, after, limit, konbini = (int(g.replace(",", "")) for g in match.groups())
+                return PaymentFacts({"card": card, "after_delivery": after, "konbini": konbini},
+                                    limit)
         return None
 
 

@@ -15,9 +15,9 @@ know.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from agent.offline.language import find_quantity, words_of
+from agent.offline.language import Quantity, find_quantity, words_of
 from agent.offline.products import Reference, has_product_words
 from tools.catalog.query import STOP_WORDS
 
@@ -78,6 +78,8 @@ _REFERENCES: tuple[tuple[re.Pattern[str], str], ...] = (
          r"|やつ)?|安価な?(?:方|ほう|の)?|お手頃な?(?:方|ほう|の)?"), "cheapest"),
     (_rx(r"\b(?:the\s+)?(?:more\s+expensive|most\s+expensive|pricier|priciest|expensive\s+one|premium"
          r"\s+one)(?:\s+(?:one|option|item))?\b|(?:一番|いちばん)?高い(?:方|ほう|の|やつ)"), "priciest"),
+    (_rx(r"\b(?:the\s+)?(?:regular|normal|ordinary|standard|plain|usual)(?:\s+(?:ones?|kind|version"
+         r"|type))?\b|普通の(?:もの|やつ|方|ほう)?|レギュラーの?(?:もの|やつ|方|ほう)?"), "regular"),
     (_rx(r"\b(?:that|this|it|them|those|these|the\s+same)(?:\s+one)?\b|それ|これ|あれ|その(?:商品|もの"
          r"|やつ)?|この(?:商品|もの|やつ)?|あの(?:商品|もの|やつ)?|同じ(?:もの|の|やつ)"), "this"),
 )
@@ -91,7 +93,7 @@ _JA_NOISE = re.compile(
     r"|について|どんな(?:もの|商品)?|とは|削除(?:して)?|消して|外して|はずして|取り消(?:して|し)?|抜いて"
     r"|いらない(?:です)?|要らない|いりません|不要|やめ(?:る|ます|て|た)|キャンセル(?:して)?|なしで|やっぱり"
     r"|やはり|変更(?:して)?|変えて|減らして|増やして|にして|もう|追加で|とりあえず|じゃあ|では|それと|ですか"
-    r"|です|ます|か[?？]|ね|よ|おすすめ|オススメ|人気|サイズ|数量|個数|だけ|置いて|売って|扱って|何か"
+    r"|です|ます|か[?？]|ね|よ|おすすめの?|オススメの?|人気の?|サイズ|数量|個数|だけ|置いて|売って|扱って|何か"
     r"|ずつ|こんにちは|こんばんは|おはよう(?:ございます)?|ありがとう(?:ございます|ございました)?|どうも"
     r"|はじめまして|(?:に|へ)?進(?:みます|みたい|む|めて|めます|んで|みたいです)|確定(?:したい|します|する|して)?"
     r"|よろしく(?:お願いします)?|すみません|すいません|[?？!！。、.,「」]"
@@ -107,16 +109,26 @@ _EN_PHRASE_STOP = STOP_WORDS | frozenset(words_of(
     "those one ones more another how much size sized any some something anything please hi hello "
     "hey thanks thank cheap cheaper cheapest expensive available availability sold and or "
     "couple dozen few pair each apiece morning afternoon evening night day anymore longer pay paid "
-    "paying payment use using via check"))
+    "paying payment use using via check hmm hm um umm uh er oh ah well lot pack packs packet "
+    "packets"))
 _EACH = _rx(r"ずつ|\beach\b|\bapiece\b")
 _PUNCTUATION = ".,!?;:\"'’()[]「」『』、。？！・…~"
 _PARTICLES_ONLY = re.compile(r"[をはがもにでとのへや]+")
 
 
 
+# "a mug", "an apron": the article is a count of one ("a few", "a dozen" are read as quantities).
+_ARTICLE = _rx(r"^\s*(?:(?:and|so|ok|okay|oh|then|also|plus|just|maybe)\s+)*(?:a|an)\s+(?=[a-z])")
+# "醤油せんべい 12枚を1個": a count inside the name, then the count wanted after を/の.
+_COUNT_THEN_PARTICLE = re.compile(r"^\s*[をの]")
+
+
 def find_items(t: str) -> tuple[ItemRequest, ...]:
     """The items of an (NFKC-folded) message, in the order written."""
-    items = [item for segment in _SPLIT.split(t) if segment and (item := _item(segment))]
+    # With "each"/"ずつ" the one count written is for every item: "a" is then no count of its own.
+    articles = not _EACH.search(t)
+    items = [item for segment in _SPLIT.split(t) if segment and (item := _item(segment, articles))]
+    items = _joined_counts(items)
     counted = [item.quantity for item in items if item.quantity is not None]
     if _EACH.search(t) and len(counted) == 1:
         # "煎茶とマグを1つずつ", "a sencha and a mug, two each": the one count is for every item.
@@ -124,16 +136,42 @@ def find_items(t: str) -> tuple[ItemRequest, ...]:
     return tuple(items)
 
 
-def _item(segment: str) -> ItemRequest | None:
+def _joined_counts(items: list[ItemRequest]) -> list[ItemRequest]:
+    """ "The regular ones, two packs", "sencha, 3 please": a segment that is only a count belongs
+    to the product named next to it (before it, else after it)."""
+    joined: list[ItemRequest] = []
+    for item in items:
+        count_only = item.quantity is not None and not item.names_something
+        previous = joined[-1] if joined else None
+        if count_only and previous is not None and previous.quantity is None:
+            joined[-1] = replace(previous, quantity=item.quantity)
+        elif (previous is not None and previous.quantity is not None
+              and not previous.names_something and item.quantity is None and item.names_something):
+            joined[-1] = replace(item, quantity=previous.quantity)
+        else:
+            joined.append(item)
+    return joined
+
+
+def _item(segment: str, articles: bool = True) -> ItemRequest | None:
     # References first: "number 3" and "2つ目" are positions, not quantities.
     reference, work = _take_reference(segment)
     quantity = find_quantity(work)
+    if quantity is not None and _COUNT_THEN_PARTICLE.match(work[quantity.end:]):
+        wanted = find_quantity(work[quantity.end:])
+        if wanted is not None:
+            # The first count is part of the name ("12枚"); keep it in the phrase for matching.
+            offset = quantity.end
+            quantity = Quantity(wanted.value, wanted.start + offset, wanted.end + offset)
+    article = articles and quantity is None and bool(_ARTICLE.match(work)) and not work.rstrip().endswith("?")
     if quantity is not None:
         work = work[:quantity.start] + " " + work[quantity.end:]
     size, work = _take_size(work)
     phrase = _clean_phrase(work)
     if phrase and not has_product_words(phrase):
         phrase = ""
+    if article and phrase:
+        quantity = Quantity(1, 0, 0)  # "a logo mug please", "and a notebook": one
     if not phrase and reference is None and quantity is None and size is None:
         return None
     return ItemRequest(phrase, quantity.value if quantity else None, reference, size)
@@ -155,7 +193,7 @@ def _take_reference(text: str) -> tuple[Reference | None, str]:
             return Reference("ordinal", index), rest
         if kind == "first":
             return Reference("ordinal", 0), rest
-        if kind in ("last", "cheapest", "priciest", "this"):
+        if kind in ("last", "cheapest", "priciest", "this", "regular"):
             return Reference(kind), rest  # type: ignore[arg-type]
     return None, text
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from agent.offline.address_text import AddressText, mentions_address, read_address
 from agent.offline.entities import ItemRequest, find_items
 from agent.offline.language import Lang, detect_language, find_quantity, nfkc
+from agent.offline.products import concepts_in
 from agent.redaction.kinds import CARD_NUMBER_TOKEN
 
 __all__ = ["IntentKind", "Method", "Understanding", "understand"]
@@ -28,8 +29,9 @@ IntentKind = Literal[
     "card_removed", "manipulation", "off_topic", "address", "address_form", "cancel_order",
     "clear_cart", "order_status", "card_form", "delivery", "shipping", "payment_info",
     "payment_method", "remove", "set_quantity", "add_another", "view_cart", "total", "checkout",
-    "price", "stock", "details", "help", "recommend", "search", "add", "thanks", "greeting",
-    "affirm", "deny", "mention", "unknown",
+    "price", "stock", "details", "compare", "catalog", "next_step", "low_caffeine", "help",
+    "recommend", "search",
+    "add", "thanks", "greeting", "affirm", "deny", "mention", "unknown",
 ]  # fmt: skip
 Method = Literal["card", "after_delivery", "konbini"]
 
@@ -92,6 +94,9 @@ _ADDRESS_FORM = _rx(
     r"|(?:住所|お届け先|届け先|送り先|配送先)を?(?:入力|変更|修正|登録|変え|訂正)"
     r"|^\s*(?:please\s+)?(?:ship|deliver|send)\s+(?:it\s+|them\s+)?to\b|\bmy\s+address\b"
     r"|^\s*(?:住所|お届け先|届け先|送り先|配送先)(?:は|を)?\s*[?？]?\s*$"
+    # "Sorry, wrong address": a correction is coming; show the form to fix it.
+    r"|wrong\s+(?:shipping\s+|delivery\s+)?address|address\s+(?:is|was)\s+(?:wrong|incorrect|not\s+right)"
+    r"|(?:住所|お届け先|届け先|送り先|配送先)(?:を|が|は)?(?:間違|まちが|違って|ちがって)"
 )
 _CANCEL_ORDER = _rx(r"cancel\s+(?:my\s+|the\s+|this\s+)?order|注文を?(?:キャンセル|取り消)")
 _CLEAR = _rx(
@@ -193,9 +198,36 @@ _DETAILS = _rx(
     r"|詳しく|詳細|説明|について|とは|どんな|特徴|どういう"
 )
 _HELP = _rx(
-    r"\bhelp\b|what\s+can\s+you\s+do|how\s+does\s+(?:this|it)\s+work|what\s+do\s+you\s+(?:do|sell|have)"
-    r"\s*\??$|who\s+are\s+you|what\s+are\s+you|何ができ|使い方|ヘルプ|助けて|どうすれば|何を売って"
-    r"|何を扱って|何がありますか|どんな(?:商品|もの)を?(?:売って|扱って)"
+    r"\bhelp\b|what\s+can\s+you\s+do|how\s+does\s+(?:this|it)\s+work|what\s+do\s+you\s+do\s*\??$"
+    r"|who\s+are\s+you|what\s+are\s+you|何ができ|使い方|ヘルプ|助けて|どうすれば"
+)
+# "What do you sell?": the shop's range. Only without any product word ("what teas do you have?" is
+# a search), so it is checked against the vocabulary before it is used.
+_CATALOG = _rx(
+    r"what\s+(?:kinds?|sorts?|types?)\s+of\s+(?:things|products|stuff|items|goods)"
+    r"|what\s+(?:do|can)\s+you\s+(?:sell|have|offer|carry|stock)\b|what\s+(?:products|things|items"
+    r"|goods)\s+(?:do|are)\b|what'?s\s+(?:for\s+sale|on\s+offer|available)|your\s+(?:range|catalog(?:ue)?"
+    r"|products)\b|何を売って|何を扱って|何がありますか|何が買え|どんな(?:商品|もの|物)(?:が|を)?(?:あり|売って"
+    r"|扱って|置いて|買え)|取り?扱い商品|品揃え|商品一覧|(?:商品|品物)は何が"
+)
+# "Which tea has little caffeine?": a model knows hojicha is low in caffeine and barley tea has none.
+_LOW_CAFFEINE = _rx(r"low[- ]caffeine|less\s+caffeine|little\s+caffeine|カフェイン(?:が|の)?(?:少な|控えめ"
+                    r"|低)|低カフェイン")
+# "Caffeine-free", "ノンカフェイン" alone is the decaf coffee; about tea it is the same question.
+_NO_CAFFEINE = _rx(r"(?:caffeine|caffiene)[- ]free|no\s+caffeine|without\s+caffeine|カフェイン(?:が|の)?"
+                   r"(?:なし|無し|ゼロ|フリー|が?入っていない)|ノンカフェイン|カフェインレス")
+# "What should I do next?": where the shopper stands and what comes next.
+_NEXT_STEP = _rx(
+    r"what\s+(?:should|do|can)\s+i\s+do\s+(?:next|now)|what(?:'s|\s+is)?\s+(?:the\s+)?next(?:\s+step)?"
+    r"\s*\??$|what\s+now\b|now\s+what\b|next\s+step|what\s+do\s+i\s+do\b|how\s+do\s+i\s+(?:order|buy"
+    r"|proceed|continue)\b|次は?(?:何|なに|どう)|次に(?:何|なに|どう)|次のステップ|何をすればいい|どう(?:すれば|したら)"
+    r"(?:いい|良い)"
+)
+# "What's the difference between the Brazil and the Ethiopia beans?": describe, never add.
+_COMPARE = _rx(
+    r"(?:what'?s|what\s+is|what\s+are)?\s*(?:the\s+)?differen(?:ce|ces|t)\s+(?:between|from)?"
+    r"|\bcompare[ds]?\b|\bcomparison\b|\bvs\.?(?=\s)|\bversus\b|which\s+(?:one\s+)?(?:is|tastes)"
+    r"\s+(?:better|stronger|milder|sweeter|nicer|more\s+\w+)|違い|比べ|比較|どっちが|どちらが"
 )
 _RECOMMEND = _rx(
     r"recommend|suggest|what'?s\s+(?:good|popular)|best\s*sell|\bpopular\b|gift\s+ideas?"
@@ -229,6 +261,7 @@ _DENY = _rx(
     r"|^\s*(?:いいえ|いや|結構です|けっこうです|大丈夫です|いいです|いらない|要らない|ないです|やめておきます"
     r"|今はいい)"
 )
+_OR = _rx(r"\bor\b|それとも|か(?=[\u3400-\u9fff\u30a0-\u30ff])")
 _ADD_VERB = _rx(r"\badd\b|追加")
 _MORE_ABOUT_IT = _rx(r"tell\s+me\s+more|more\s+(?:info|information|details)|詳しく|詳細|説明して")
 
@@ -277,6 +310,19 @@ def understand(text: str, fallback: Lang) -> Understanding:
         return u("payment_method", method=method)
     if _PAYMENT_INFO.search(t):
         return u("payment_info")
+    if _CATALOG.search(t) and not concepts_in(t):
+        return u("catalog")
+    if _NEXT_STEP.search(t) and not concepts_in(t):
+        return u("next_step")
+    mentioned = concepts_in(t)
+    if "coffee" not in mentioned and (_LOW_CAFFEINE.search(t) or (
+            _NO_CAFFEINE.search(t) and mentioned & {"tea", "green_tea", "black_tea"})):
+        return u("low_caffeine")
+    if _COMPARE.search(t):
+        both = find_items(_OR.sub(" and ", _COMPARE.sub(" ", t)))
+        compared = tuple(item for item in both if item.names_something)
+        if compared:
+            return u("compare", items=compared)
 
     items = find_items(_CHECKOUT.sub(" ", t) if wants_checkout else t)
     named = tuple(item for item in items if item.names_something)

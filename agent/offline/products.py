@@ -54,7 +54,7 @@ class Candidate:
 class Reference:
     """A reference by position or price: "the second one" is `Reference("ordinal", 1)`."""
 
-    kind: Literal["ordinal", "last", "cheapest", "priciest", "this"]
+    kind: Literal["ordinal", "last", "cheapest", "priciest", "this", "regular"]
     index: int = 0
 
 
@@ -147,6 +147,8 @@ _VOCABULARY: tuple[_Concept, ...] = (
     _c("apparel", "apparel|clothes|clothing|服|衣類", home="apparel", generic=True),
 )
 _BY_KEY = {concept.key: concept for concept in _VOCABULARY}
+# Kinds that set a product apart from the regular one ("the regular ones" are not these).
+_SPECIAL_KINDS = frozenset({"decaf", "instant", "canned"})
 # The category names the shop uses (`recent_products[].category`), as concepts.
 _CATEGORY_CONCEPTS = {"tea": "tea", "coffee": "coffee", "snacks": "snack", "mugs": "mug",
                       "kitchenware": "kitchenware", "stationery": "stationery",
@@ -169,6 +171,7 @@ def _surface_table() -> tuple[dict[str, str], re.Pattern[str]]:
 
 _SURFACE_KEYS, _SURFACES = _surface_table()
 _LATIN_TOKEN = re.compile(r"[a-z][a-z'-]{2,}")
+_NUMBERED_TOKEN = re.compile(r"[^\s]*\d[^\s]*")
 _KANJI_KATAKANA_RUN = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff\u3005\uff66-\uff9f]+")
 # Words that say nothing about which product is meant.
 _IGNORED_TOKENS = frozenset(words_of(
@@ -268,7 +271,9 @@ def best_matches(phrase: str, candidates: Sequence[Candidate], *, size: str | No
     if not wanted and not latin and not japanese:
         # Only a size was said ("M", "Lサイズ"): the products of that size, if any.
         return [c for c in candidates if size is not None and c.size == size]
-    scored = [(round(_score(wanted, [*latin, *japanese], c), 4), c) for c in pool]
+    # A pack size or weight written with the name ("x10", "12枚", "100g") picks that product.
+    numbered = _NUMBERED_TOKEN.findall(fold_for_matching(phrase))
+    scored = [(round(_score(wanted, [*latin, *japanese, *numbered], c), 4), c) for c in pool]
     full = [(s, c) for s, c in scored if s >= 1.0]
     if not full:
         return []
@@ -305,6 +310,21 @@ def resolve_reference(reference: Reference, shown: Sequence[Candidate],
         return shown[reference.index] if reference.index < len(shown) else None
     if reference.kind == "last":
         return shown[-1]
+    if reference.kind == "regular":
+        return _regular_one(shown)
     if reference.kind == "cheapest":
         return min(shown, key=lambda c: c.price)
     return max(shown, key=lambda c: c.price)
+
+
+def _regular_one(shown: Sequence[Candidate]) -> Candidate | None:
+    """ "The regular ones": the shown product that a special kind (decaf, instant) is a variant of
+    ("Drip coffee bags" beside "Decaf drip coffee bags"); with no special kind shown, the only
+    product shown; None (ask back) when that does not single one out."""
+    kinds = [(c, _expand(concepts_in(c.name))) for c in shown]
+    special = [have - _SPECIAL_KINDS for _, have in kinds if have & _SPECIAL_KINDS]
+    plain = [(c, have) for c, have in kinds if not have & _SPECIAL_KINDS]
+    counterparts = [c for c, have in plain if have and any(have <= other for other in special)]
+    if len(counterparts) == 1:
+        return counterparts[0]
+    return plain[0][0] if len(plain) == 1 and not special else None

@@ -20,8 +20,8 @@ from agent.offline.products import Candidate, Reference
 from agent.offline.replies import say, yen
 from agent.offline.shopping import Resolved, add_items, resolve, search_first
 
-__all__ = ["browse", "delivery", "describe", "mention", "price", "recommend", "shipping", "stock",
-           "total", "view_cart"]
+__all__ = ["browse", "catalog", "compare", "delivery", "describe", "low_caffeine", "mention", "price",
+           "recommend", "shipping", "stock", "total", "view_cart"]
 
 
 def _targets(turn: Turn) -> list[ItemRequest]:
@@ -193,6 +193,55 @@ def mention(turn: Turn) -> Decision:
         return respond(lang, [_price_sentence(turn, product, None) for product in known])
     return respond(lang, [_clarify_options(turn, resolved[0]) if resolved
                           else say("what_product", lang)])
+
+
+def compare(turn: Turn) -> Decision:
+    """ "What's the difference between A and B?": describe each (after `product_details`) and ask
+    which one; nothing is added, since a comparison is not a choice."""
+    lang = turn.lang
+    resolved = [resolve(turn, item) for item in turn.said.named_items]
+    searching = search_first(turn, resolved)
+    if searching is not None:
+        return searching
+    products: list[Candidate] = []
+    parts: list[str] = []
+    for r in resolved:
+        if r.product is not None:
+            products.append(r.product)
+        elif len(r.options) == 2 and len(resolved) == 1:
+            products.extend(r.options)  # "sencha vs gyokuro" read as one phrase that fits both
+        else:
+            parts.append(_clarify_options(turn, r))
+    products = list({p.sku: p for p in products}.values())
+    lookups = [call("product_details", sku=p.sku) for p in products
+               if _details_result(turn, p.sku) is None]
+    if lookups:
+        return Decision(None, tuple(lookups))
+    for product in products:
+        details = _details_result(turn, product.sku) or {}
+        name = str(details.get("name") or product.name)
+        price = details.get("price")
+        parts.append(say("details", lang, name=name,
+                         price=yen(price if isinstance(price, int) else product.price),
+                         description=str(details.get("description") or "").strip()))
+    if len(products) > 1:
+        parts.append(say("which", lang, options=replies.options(products, lang)))
+    elif products:
+        parts.append(_offer_for(turn, products[0], None))
+    return respond(lang, parts)
+
+
+def low_caffeine(turn: Turn) -> Decision:
+    """ "Which tea has little caffeine?": hojicha and barley tea, shown with a search."""
+    lang = turn.lang
+    queries = ("ほうじ茶", "麦茶") if lang == "ja" else ("hojicha", "barley tea")
+    return respond(lang, [say("low_caffeine", lang)],
+                   [call("search_products", query=query) for query in queries])
+
+
+def catalog(turn: Turn) -> Decision:
+    """ "What do you sell?": the shop's range (the categories the vocabulary knows)."""
+    return respond(turn.lang, [say("catalog", turn.lang)])
 
 
 def _clarify_options(turn: Turn, r: Resolved) -> str:

@@ -34,6 +34,33 @@ TEXTS: dict[str, tuple[str, str]] = {
              "confirmation before you pay.",
              "商品探し（例：「緑茶」「マグカップ」）、カートへの追加・削除、価格・在庫・送料・お届けについてのご質問、"
              "そしてご注文手続き（お届け先、お支払い方法：カード・後払い・コンビニ払い、最終確認）をお手伝いします。"),
+    "catalog": ("We sell Japanese tea (sencha, gyokuro, matcha, hojicha and more), coffee (beans, "
+                "ground, drip bags), Japanese snacks and sweets, mugs and teacups, kitchenware "
+                "(teapots, kettles, chopsticks), stationery and a few things to wear. What would "
+                "you like to see?",
+                "お茶（煎茶・玉露・抹茶・ほうじ茶など）、コーヒー（豆・粉・ドリップバッグ）、和菓子やお菓子、マグカップや湯呑み、"
+                "キッチン用品（急須・ケトル・箸など）、文房具、衣類を扱っています。どれをご覧になりますか？"),
+    "next_browse": ("First find something you like: tell me what you're looking for (for example "
+                    "“green tea” or “a mug”) and I'll add it to your cart.",
+                    "まずは商品をお選びください。お探しのもの（例：「緑茶」「マグカップ」）をお伝えいただければ、カートに追加します。"),
+    "next_cart": ("Your cart has {count} item(s) ({total}). Next comes checkout: I'll ask for the "
+                  "delivery address and the payment method, then show a confirmation before you "
+                  "pay. Keep shopping, or check out?",
+                  "カートに{count}点（{total}）入っています。次はご注文手続き（お届け先とお支払い方法の入力、お支払い前の確認）です。"
+                  "お買い物を続けますか？それともご注文手続きに進みますか？"),
+    "low_caffeine": ("For little caffeine, try hojicha (roasted green tea, low in caffeine) or "
+                     "mugicha (barley tea, caffeine-free). Here they are.",
+                     "カフェインが少ないお茶なら、ほうじ茶（焙じることでカフェインが少なめ）や麦茶（カフェインゼロ）がおすすめです。こちらをご覧ください。"),
+    "fee_none": ("There's no extra fee for {method}.", "{method}の手数料はかかりません（¥0）。"),
+    "fee_is": ("{method} has a fee of {fee}.", "{method}の手数料は{fee}です。"),
+    "fees_all": ("Payment fees: {fees}.", "お支払い手数料：{fees}。"),
+    "after_delivery_limit": ("Payment after delivery is available for orders up to {limit}.",
+                             "後払いは{limit}までのご注文でご利用いただけます。"),
+    "after_delivery_over": ("Sorry, payment after delivery is only available for orders up to "
+                            "{limit}, and this order comes to {total} with its fee. Please choose "
+                            "card or convenience store.",
+                            "申し訳ありません、後払いは{limit}までのご注文に限られます。このご注文は手数料込みで{total}のため、"
+                            "カードまたはコンビニ払いをお選びください。"),
     "unknown": ("Sorry, I didn't quite catch that. You can name a product (for example “green tea”), "
                 "ask about your cart, or say “checkout”.",
                 "すみません、うまく理解できませんでした。商品名（例：「緑茶」）を入力するか、カートの確認や「レジへ」とお伝えください。"),

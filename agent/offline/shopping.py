@@ -14,11 +14,13 @@ one, while "no mugs" / "マグはいらない" removes every mug.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent.offline import replies
 from agent.offline.decision import Decision, PlannedCall, Turn, call, respond
 from agent.offline.entities import ItemRequest
+from agent.offline.language import Lang
 from agent.offline.products import (
     Candidate,
     Reference,
@@ -34,6 +36,7 @@ __all__ = ["Resolved", "add_items", "add_more", "remove_items", "resolve", "sear
 _REMOVE_ALL = re.compile(r"^\s*no\s|don'?t\s+want|いらない|要らない|いりません|なしで|不要|\ball\b|全部",
                          re.IGNORECASE)
 _SIZE_SUFFIX = re.compile(r"\s*\b(?:XXL|XL|XS|S|M|L)\b\s*$")
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,7 @@ def add_items(turn: Turn, items: tuple[ItemRequest, ...], *, then: Decision | No
     calls: list[PlannedCall] = []
     parts: list[str] = []
     questions = 0
+    waiting = False
     for r in resolved:
         if r.product is None:
             parts.append(_clarify(turn, r))
@@ -196,12 +200,36 @@ def add_items(turn: Turn, items: tuple[ItemRequest, ...], *, then: Decision | No
             questions += 1
             continue
         calls.append(call("add_to_cart", sku=r.product.sku, quantity=quantity))
-        parts.append(say("added", lang, quantity=quantity, name=r.product.name))
+        name = _name_in_result(turn, r.product)
+        waiting = waiting or _in_other_language(name, lang)
+        parts.append(say("added", lang, quantity=quantity, name=name))
+    if calls and not questions and then is None and waiting:
+        # The product is known by its name in the other language (the shopper switched): add it
+        # first, and name it from the tool's result, which is in the shopper's language.
+        return Decision(None, tuple(calls))
     if calls and not questions:
         if then is not None:
             return respond(lang, [*parts, then.text or ""], [*calls, *then.calls])
         parts.append(say("anything_else", lang))
     return respond(lang, parts, calls)
+
+
+def _name_in_result(turn: Turn, product: Candidate) -> str:
+    """The product's name as this turn's cart result gives it (the reply's language), if added."""
+    for exchange in reversed(turn.conv.exchanges):
+        if exchange.name != "add_to_cart" or not exchange.ok or exchange.result is None:
+            continue
+        cart = exchange.result.get("cart")
+        lines = cart.get("lines") if isinstance(cart, Mapping) else None
+        for cart_line in lines if isinstance(lines, list) else []:
+            if isinstance(cart_line, Mapping) and cart_line.get("sku") == product.sku:
+                return str(cart_line.get("name") or product.name)
+    return product.name
+
+
+def _in_other_language(name: str, lang: Lang) -> bool:
+    """Whether a product name is written in the other language than the reply's."""
+    return bool(_JAPANESE.search(name)) != (lang == "ja")
 
 
 def add_more(turn: Turn) -> Decision:

@@ -40,6 +40,19 @@ TEE_S = ShownProduct(sku="TSHIRT-LOGO-S", name="Logo T-shirt S", price=3300, sto
                      category="apparel", size="S")
 DRIP = ShownProduct(sku="COF-DRIP", name="Drip coffee bags x10", price=980, stock=40,
                     category="coffee")
+DECAF_DRIP = ShownProduct(sku="COF-DECAF", name="Decaf drip coffee bags x8", price=1080, stock=18,
+                          category="coffee")
+MUGICHA = ShownProduct(sku="TEA-MUGICHA", name="Barley tea bags x52", price=540, stock=30,
+                       category="tea")
+BRAZIL = ShownProduct(sku="COF-BEANS-BRAZIL", name="Brazil medium roast coffee beans 200 g",
+                      price=1580, stock=25, category="coffee")
+ETHIOPIA = ShownProduct(sku="COF-BEANS-ETHIOPIA",
+                        name="Ethiopia Yirgacheffe light roast coffee beans 200 g", price=1980,
+                        stock=15, category="coffee")
+NOTEBOOK = ShownProduct(sku="STA-NOTEBOOK", name="A5 dot-grid notebook", price=1320, stock=30,
+                        category="stationery")
+MINO_YUNOMI = ShownProduct(sku="MUG-MINO-YUNOMI", name="Mino ware yunomi teacup", price=1650,
+                           stock=20, category="mugs")
 
 SENCHA_JA = ShownProduct(sku="TEA-SENCHA", name="煎茶 100g", price=1200, stock=50, category="tea")
 GYOKURO_JA = ShownProduct(sku="TEA-GYOKURO", name="玉露 50g", price=2800, stock=12, category="tea")
@@ -54,6 +67,10 @@ TEE_M_JA = ShownProduct(sku="TSHIRT-LOGO-M", name="ロゴTシャツ M", price=33
                         category="apparel", size="M")
 TEE_L_JA = ShownProduct(sku="TSHIRT-LOGO-L", name="ロゴTシャツ L", price=3300, stock=15,
                         category="apparel", size="L")
+SENBEI_JA = ShownProduct(sku="SNK-SENBEI", name="醤油せんべい 12枚", price=650, stock=30,
+                         category="snacks")
+WAFER_JA = ShownProduct(sku="SNK-MATCHA-WAFER", name="抹茶チョコウエハース 10枚", price=756, stock=30,
+                        category="snacks")
 WAKOCHA_JA = ShownProduct(sku="TEA-WAKOCHA", name="和紅茶 50g", price=1100, stock=0,
                           category="tea")
 

@@ -47,3 +47,17 @@ stress: $(STAMP)
 	mkdir -p var/load
 	$(BIN)/python -m evals.load --serve --workers 2 $(STRESS_ARGS) \
 		$(if $(STRESS_DATABASE_URL),--database-url $(STRESS_DATABASE_URL)) --json var/load/report.json
+
+# Benchmarks (issue 8): turn overhead beside openai-agents and pydantic-ai (the `bench` extra),
+# tokens and model calls over the eval suite, memory after 10,000 conversations, and throughput
+# when CHATPAY_TEST_DATABASE_URL names a PostgreSQL server. Prints a table, writes var/bench.json.
+# BENCH_ARGS=--quick for a short try.
+.PHONY: bench
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	mkdir -p var
+	$(BIN)/python -m evals.bench --json var/bench.json $(BENCH_ARGS)

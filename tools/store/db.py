@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from tools.store import sqlite_driver
+
 
 def _prepare_sqlite_file(url: str) -> None:
     """Create the parent directory of a SQLite file so that a fresh clone just works."""
@@ -54,6 +56,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url` (sqlite+aiosqlite or postgresql+asyncpg)."""
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
+        parsed = make_url(url)
+        if parsed.get_driver_name() == "aiosqlite" and not (
+                {"async_creator", "connect_args"} & kwargs.keys()):
+            # One thread hand-over per statement instead of four (see tools.store.sqlite_driver),
+            # opening the file with the options SQLAlchemy itself would use.
+            args, options = parsed.get_dialect()().create_connect_args(parsed)
+            kwargs["async_creator"] = lambda: sqlite_driver.connect(*args, **options)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         event.listen(engine.sync_engine, "begin", _on_sqlite_begin)

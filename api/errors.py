@@ -54,10 +54,21 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
                         status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+def unavailable_body() -> dict[str, object]:
+    """The body of every "database briefly unavailable" answer, JSON or streamed."""
+    return error_body("unavailable", "The service is briefly unavailable; please retry.")
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot serve anyone now (503), not a bug (500)."""
+    if isinstance(exc, OperationalError | ConnectionRefusedError):
+        return True
+    return isinstance(exc, DBAPIError) and _database_unreachable(exc)
+
+
 async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", type(exc).__name__)
-    return JSONResponse(error_body("unavailable", "The service is briefly unavailable; please "
-                                   "retry."), status_code=503, headers={"Retry-After": "2"})
+    return JSONResponse(unavailable_body(), status_code=503, headers={"Retry-After": "2"})
 
 
 # SQLSTATE classes that mean "the database cannot serve anyone right now": connection exception
@@ -78,8 +89,7 @@ def _database_unreachable(exc: DBAPIError) -> bool:
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """asyncpg reports an outage as a plain DBAPIError or an InterfaceError, not OperationalError."""
-    assert isinstance(exc, DBAPIError)  # noqa: S101 - registered for DBAPIError only
-    if not _database_unreachable(exc):
+    if not is_database_outage(exc):
         raise exc  # a bug or a violated constraint: the server's 500 and its log, not a retry
     return await _database_down(request, exc)
 

@@ -27,10 +27,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from fastapi.responses import StreamingResponse
-from sqlalchemy.exc import OperationalError
 
 from agent.turn import TurnResult
-from api.errors import error_body
+from api.errors import error_body, is_database_outage, unavailable_body
 from tools.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -105,7 +104,7 @@ async def _events(task: asyncio.Task[TurnResult], listener: QueueListener,
 def _error_of(exc: BaseException, locale: str) -> dict[str, object]:
     if isinstance(exc, DomainError):
         return {"error": exc.to_dict("ja" if locale == "ja" else "en")}
-    if isinstance(exc, OperationalError | ConnectionRefusedError):
-        return error_body("unavailable", "The service is briefly unavailable; please retry.")
+    if is_database_outage(exc):  # the same rule as the JSON answers' 503 (api.errors)
+        return unavailable_body()
     log.error("turn failed mid-stream: %s", type(exc).__name__, exc_info=exc)
     return error_body("internal", "The reply could not be completed; your message is saved.")

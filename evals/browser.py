@@ -54,6 +54,7 @@ class Browser:
     step: int | None = None  # the scripted step being carried out (None: none)
     user_turns: int = 0
     last_events: list[dict[str, Any]] = field(default_factory=list)
+    _last_said: Entry | None = None  # the shopper's previous message in `transcript`
     _done_challenges: set[str] = field(default_factory=set)
 
     @property
@@ -81,11 +82,12 @@ class Browser:
         # The report shows the shopper's words as the shop stored them (redacted, a split number
         # scrubbed from both halves), not as typed: masking with the scenario's secrets alone misses
         # the formats the leak check cannot read, and the report is published.
-        said = [e for e in self.transcript if e["role"] == "shopper" and e["type"] == "message"]
-        pair = redact_pair(said[-1]["text"] if said else "", text)
-        if said and pair.previous_changed:
-            said[-1]["text"] = pair.previous.text
-        self.transcript.append({"role": "shopper", "type": "message", "text": pair.current.text})
+        previous = self._last_said
+        pair = redact_pair(previous["text"] if previous else "", text)
+        if previous is not None and pair.previous_changed:
+            previous["text"] = pair.previous.text
+        self._last_said = {"role": "shopper", "type": "message", "text": pair.current.text}
+        self.transcript.append(self._last_said)
 
     async def act(self, action: dict[str, Any]) -> list[dict[str, Any]]:
         """Send a widget action; `$kind.field` string values name a field of the latest widget."""

@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import Any
 
 from agent.offline.language import Lang, fold_for_matching
-from agent.offline.products import Candidate
+from agent.offline.products import Candidate, unique_by_sku
 from agent.state_block import STATE_HEADER, StateBlock, parse
 
 __all__ = ["Conversation", "PaymentFacts", "Step", "ToolExchange", "read_conversation"]
@@ -128,7 +128,7 @@ class Conversation:
         for exchange in reversed(self.exchanges):
             if exchange.name == "search_products" and exchange.ok and exchange.result is not None:
                 found.extend(_candidates(exchange.result.get("results")))
-        return tuple(_unique(found))
+        return tuple(unique_by_sku(found))
 
     @cached_property
     def candidates(self) -> tuple[Candidate, ...]:
@@ -139,7 +139,7 @@ class Conversation:
             recent = tuple(Candidate(p.sku, p.name, p.price, p.stock, p.category, p.size,
                                      in_cart.get(p.sku, 0)) for p in self.state.recent_products)
         merged = [*self.search_results, *recent, *self.cart]
-        return tuple(_with_cart(_unique(merged), in_cart))
+        return tuple(_with_cart(unique_by_sku(merged), in_cart))
 
     @cached_property
     def shown_list(self) -> tuple[Candidate, ...]:
@@ -244,16 +244,6 @@ def _candidates(raw: object) -> list[Candidate]:
             stock=stock if isinstance(stock, int) else None,
             category=str(item.get("category") or ""), size=str(item.get("size") or "")))
     return found
-
-
-def _unique(candidates: Sequence[Candidate]) -> list[Candidate]:
-    seen: set[str] = set()
-    kept = []
-    for candidate in candidates:
-        if candidate.sku not in seen:
-            seen.add(candidate.sku)
-            kept.append(candidate)
-    return kept
 
 
 def _with_cart(candidates: Sequence[Candidate], in_cart: Mapping[str, int]) -> list[Candidate]:

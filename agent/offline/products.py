@@ -278,10 +278,11 @@ def best_matches(phrase: str, candidates: Sequence[Candidate], *, size: str | No
     if not full:
         return []
     top = max(s for s, _ in full)
-    return _unique([c for s, c in full if s == top])
+    return unique_by_sku([c for s, c in full if s == top])
 
 
-def _unique(candidates: Iterable[Candidate]) -> list[Candidate]:
+def unique_by_sku(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """The candidates in order, each product once."""
     seen: set[str] = set()
     kept = []
     for candidate in candidates:

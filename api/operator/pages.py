@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from functools import cache
-from importlib.resources import files
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.operator.auth import COOKIE, key_matches, require_operator, session_value
 from api.rate_limit import RateLimiter
+from api.routes.pages import static_response, static_text
 from api.settings import ServiceSettings
 
 router = APIRouter(tags=["operator"], include_in_schema=False)
@@ -57,12 +57,6 @@ _ERRORS = {
     ),
 }
 _ERROR_SLOT = "<!-- login-error -->"
-
-
-@cache
-def _static(name: str) -> str:
-    """A file of `api/static/`, read once per process."""
-    return (files("api") / "static" / name).read_text(encoding="utf-8")
 
 
 def page_headers() -> dict[str, str]:
@@ -103,7 +97,7 @@ def login_page(
     error: str | None = None, status_code: int = 200, headers: Mapping[str, str] | None = None
 ) -> HTMLResponse:
     """The login form, with the reason the last attempt failed when there was one."""
-    page = _static("operator-login.html")
+    page = static_text("operator-login.html")
     if error is not None:
         english, japanese = _ERRORS[error]
         page = page.replace(
@@ -142,7 +136,7 @@ async def dashboard(request: Request) -> HTMLResponse:
     _configured_key(request)
     if not _logged_in(request):
         return login_page()
-    return HTMLResponse(_static("operator.html"), headers=page_headers())
+    return HTMLResponse(static_text("operator.html"), headers=page_headers())
 
 
 @router.post("/operator/login")
@@ -156,16 +150,15 @@ async def login(request: Request) -> Response:
     if not key_matches(await _submitted_key(request), key):
         return login_page("wrong_key", 401)
     response = RedirectResponse("/operator", status_code=303, headers={"Cache-Control": "no-store"})
-    response.set_cookie(
-        COOKIE,
-        session_value(key),
-        max_age=SESSION_MAX_AGE_S,
-        path="/",
-        secure=_service(request).public_url.lower().startswith("https://"),
-        httponly=True,
-        samesite="strict",
-    )
+    response.set_cookie(COOKIE, session_value(key), max_age=SESSION_MAX_AGE_S,
+                        **_cookie_scope(request))
     return response
+
+
+def _cookie_scope(request: Request) -> dict[str, Any]:
+    """The session cookie's attributes; deleting it must repeat them for browsers to match it."""
+    return {"path": "/", "secure": _service(request).public_url.lower().startswith("https://"),
+            "httponly": True, "samesite": "strict"}
 
 
 @router.post("/operator/logout")
@@ -173,13 +166,7 @@ async def logout(request: Request) -> Response:
     """Forget the session cookie and go back to the login form."""
     _configured_key(request)
     response = RedirectResponse("/operator", status_code=303, headers={"Cache-Control": "no-store"})
-    response.delete_cookie(
-        COOKIE,
-        path="/",
-        secure=_service(request).public_url.lower().startswith("https://"),
-        httponly=True,
-        samesite="strict",
-    )
+    response.delete_cookie(COOKIE, **_cookie_scope(request))
     return response
 
 
@@ -187,11 +174,4 @@ async def logout(request: Request) -> Response:
 async def static_file(request: Request, name: str) -> Response:
     """The dashboard's script and stylesheet (public: they hold no data, the login page needs them)."""
     _configured_key(request)
-    media_type = STATIC_TYPES.get(name)
-    if media_type is None:
-        raise HTTPException(404, "No such file.")
-    return Response(
-        _static(name),
-        media_type=media_type,
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
-    )
+    return static_response(name, STATIC_TYPES)

@@ -9,6 +9,7 @@ no inline script or style, no third-party script, no `fetch` to anyone but this 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
 from urllib.parse import urlsplit
@@ -26,9 +27,24 @@ STATIC_TYPES = {
 
 
 @cache
-def _static(name: str) -> str:
+def static_text(name: str) -> str:
     """A file of `api/static/`, read once per process."""
     return (files("api") / "static" / name).read_text(encoding="utf-8")
+
+
+def static_response(name: str, allowed: Mapping[str, str]) -> Response:
+    """A script or stylesheet of `api/static/` if `allowed` (name -> media type) lists it, else 404.
+
+    The chat page and the operator dashboard each serve their own allow-list through this.
+    """
+    media_type = allowed.get(name)
+    if media_type is None:
+        raise HTTPException(404, "No such file.")
+    return Response(
+        static_text(name),
+        media_type=media_type,
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+    )
 
 
 def origin_of(url: str) -> str:
@@ -75,17 +91,10 @@ def page_headers(frame_origin: str) -> dict[str, str]:
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def index(request: Request) -> HTMLResponse:
     """The chat page."""
-    return HTMLResponse(_static("chat.html"), headers=page_headers(gateway_origin(request)))
+    return HTMLResponse(static_text("chat.html"), headers=page_headers(gateway_origin(request)))
 
 
 @router.get("/static/{name}", include_in_schema=False)
 async def static_file(name: str) -> Response:
     """The page's script and stylesheet (the only resources its CSP lets it load)."""
-    media_type = STATIC_TYPES.get(name)
-    if media_type is None:
-        raise HTTPException(404, "No such file.")
-    return Response(
-        _static(name),
-        media_type=media_type,
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
-    )
+    return static_response(name, STATIC_TYPES)

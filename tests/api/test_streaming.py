@@ -153,3 +153,15 @@ async def test_a_client_that_leaves_mid_reply_loses_nothing(chat_factory: Any) -
     stored = await transcript(chat)
     assert stored[-1]["type"] == "message" and stored[-1]["role"] == "assistant"
     assert stored[-2]["text"] == "hello, what can you do?"
+
+
+def test_a_stream_ended_by_a_database_outage_says_unavailable() -> None:
+    """The same outage rule as the JSON 503s: asyncpg reports an outage as a plain DBAPIError."""
+    from sqlalchemy.exc import DBAPIError
+
+    from api.streaming import _error_of
+
+    lost = DBAPIError(statement="SELECT 1", params=None, orig=Exception("connection lost"),
+                      connection_invalidated=True)
+    assert _error_of(lost, "en")["error"]["code"] == "unavailable"  # type: ignore[index]
+    assert _error_of(RuntimeError("bug"), "en")["error"]["code"] == "internal"  # type: ignore[index]

@@ -61,11 +61,19 @@ async def confirmation(session: AsyncSession, conversation: Conversation, locale
 
 
 async def confirm_if_ready(session: AsyncSession, conversation: Conversation, locale: Locale,
-                           settings: CommerceSettings, already: list[Event]) -> list[Event]:
-    """A confirmation to append when everything is in place and none was shown in this reply."""
+                           settings: CommerceSettings, already: list[Event], *,
+                           known_ready: bool | None = None) -> list[Event]:
+    """A confirmation to append when everything is in place and none was shown in this reply.
+
+    `known_ready` is the caller's word on readiness (a turn's state block, read after its last
+    tool): True skips the cart and address reads (the quote reads them anyway and refuses an
+    incomplete checkout), False skips everything.
+    """
+    if known_ready is False:
+        return []
     if any(e["type"] == "widget" and e["widget"]["kind"] == "confirm" for e in already):
         return []
-    if await missing_steps(session, conversation, settings):
+    if known_ready is None and await missing_steps(session, conversation, settings):
         return []
     try:
         quote = await prepare_quote(session, conversation.id, settings)

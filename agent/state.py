@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.state_block import CartLineState, OrderState, ShownProduct, Stage, StateBlock
 from agent.texts import Locale
-from agent.transcript import recent_products
+from agent.transcript import EventRow, recent_products
 from tools.address import current_address
 from tools.cart import get_cart
 from tools.checkout.order_status import PAYMENT_IN_PROGRESS, SUCCESS_STATUSES
 from tools.checkout.quote import CheckoutState
 from tools.payments.methods import PaymentMethod
 from tools.settings import CommerceSettings
-from tools.store.models import Conversation, ConversationEvent, Order
+from tools.store.models import Conversation, Order
+
+#: Built once (read on every model call): the newest order's columns the state block shows.
+_LATEST_ORDER = (
+    select(Order.id, Order.status, Order.total, Order.payment_method)
+    .where(Order.conversation_id == bindparam("conversation_id"))
+    .order_by(Order.created_at.desc())
+    .limit(1)
+)
 
 
-def _stage(state: CheckoutState, order: Order | None) -> Stage:
+def _stage(state: CheckoutState, order: Row[str, str, int, str] | None) -> Stage:
     if order is not None and order.status in PAYMENT_IN_PROGRESS:
         return "payment_in_progress"
     missing = state.missing
@@ -31,14 +41,12 @@ def _stage(state: CheckoutState, order: Order | None) -> Stage:
 
 
 async def build_state(session: AsyncSession, conversation: Conversation, locale: Locale,
-                      rows: list[ConversationEvent], settings: CommerceSettings) -> StateBlock:
+                      rows: Sequence[EventRow], settings: CommerceSettings) -> StateBlock:
     """The state block for the next model call."""
     method = PaymentMethod(conversation.payment_method) if conversation.payment_method else None
     view = await get_cart(session, conversation.id, settings=settings)
     address = await current_address(session, conversation.id)
-    order = await session.scalar(
-        select(Order).where(Order.conversation_id == conversation.id)
-        .order_by(Order.created_at.desc()).limit(1))
+    order = (await session.execute(_LATEST_ORDER, {"conversation_id": conversation.id})).first()
     checkout = CheckoutState.of(conversation, has_items=not view.is_empty,
                                 has_address=address is not None)
     name_key = "name_ja" if locale == "ja" else "name"

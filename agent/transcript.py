@@ -7,15 +7,17 @@ state between requests). Widgets appear in the model's history as one short line
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.texts import Locale
 from agent.widgets import Widget, describe
-from tools.store.models import ConversationEvent
+from tools.store.models import ConversationEvent, utcnow
 
 Event = dict[str, Any]
 
@@ -33,8 +35,13 @@ _SEQ_ATTEMPTS = 5
 
 
 async def append_events(session: AsyncSession, conversation_id: str, events: list[Event], *,
-                        source: str = "") -> list[ConversationEvent]:
-    """Store events after the conversation's last one (the caller commits).
+                        source: str = "", after_seq: int | None = None) -> int:
+    """Store events after the conversation's last one; the last `seq` stored (the caller commits).
+
+    `after_seq` is the last `seq` the caller read in this same transaction (it saves reading it
+    again); on SQLite, whose transactions here hold the write lock from their first statement, it
+    is exact. The rows go in with one executemany, past the ORM's unit of work (nobody edits them
+    in this session).
 
     The (conversation_id, seq) unique constraint turns two interleaving writers into an error
     instead of a silently shuffled transcript. On PostgreSQL two transactions can read the same
@@ -43,38 +50,86 @@ async def append_events(session: AsyncSession, conversation_id: str, events: lis
     order. SQLite transactions here take the write lock when they begin, so they never interleave.
     """
     if not events:
-        return []
+        return after_seq if after_seq is not None else await last_seq(session, conversation_id)
     concurrent = session.get_bind().dialect.name != "sqlite"
+    last = after_seq
     for attempt in range(1, _SEQ_ATTEMPTS + 1):
-        last = await session.scalar(select(func.max(ConversationEvent.seq)).where(
-            ConversationEvent.conversation_id == conversation_id))
-        rows = _rows(conversation_id, events, source, first_seq=(last or 0) + 1)
+        if last is None:
+            last = await last_seq(session, conversation_id)
+        values = _values(conversation_id, events, source, first_seq=last + 1)
         if not concurrent:
-            session.add_all(rows)
-            await session.flush()
-            return rows
+            await session.execute(_INSERT_EVENT, values)
+            return last + len(values)
         try:
             async with session.begin_nested():
-                session.add_all(rows)
+                await session.execute(_INSERT_EVENT, values)
         except IntegrityError:
             if attempt == _SEQ_ATTEMPTS:
                 raise
+            last = None  # another writer took it: read the last seq afresh
             continue
-        return rows
+        return last + len(values)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _rows(conversation_id: str, events: list[Event], source: str, *,
-          first_seq: int) -> list[ConversationEvent]:
-    rows: list[ConversationEvent] = []
+async def last_seq(session: AsyncSession, conversation_id: str) -> int:
+    """The conversation's last `seq` (0 before its first event)."""
+    return await session.scalar(_LAST_SEQ, {"conversation_id": conversation_id}) or 0
+
+
+# Built once: a turn stores events twice, and a reused statement skips construction and cache-key
+# work. The insert is on the table itself (a Core executemany).
+_INSERT_EVENT = insert(cast(Table, ConversationEvent.__table__))
+_LAST_SEQ = select(func.max(ConversationEvent.seq)).where(
+    ConversationEvent.conversation_id == bindparam("conversation_id"))
+
+
+def _values(conversation_id: str, events: list[Event], source: str, *,
+            first_seq: int) -> list[dict[str, Any]]:
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
     for seq, event in enumerate(events, start=first_seq):
-        if event["type"] == "message":
-            rows.append(ConversationEvent(conversation_id=conversation_id, seq=seq, kind="message",
-                                          role=event["role"], text=event["text"], source=source))
-        else:
-            rows.append(ConversationEvent(conversation_id=conversation_id, seq=seq, kind="widget",
-                                          role="assistant", widget=event["widget"], source=source))
+        message = event["type"] == "message"
+        rows.append({"conversation_id": conversation_id, "seq": seq,
+                     "kind": "message" if message else "widget",
+                     "role": event["role"] if message else "assistant",
+                     "text": event["text"] if message else "",
+                     "widget": None if message else event["widget"],
+                     "source": source, "created_at": now})
     return rows
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    """A transcript row as a turn reads it: plain values, without the ORM's bookkeeping."""
+
+    id: int | None  # None: stored by this turn (by executemany, which returns no ids)
+    seq: int
+    kind: str
+    role: str
+    text: str
+    widget: dict[str, Any] | None
+
+
+#: What the history and state builders read: a turn's `StoredEvent`s or ORM rows.
+EventRow = StoredEvent | ConversationEvent
+
+
+async def load_recent(session: AsyncSession, conversation_id: str, *,
+                      limit: int) -> list[StoredEvent]:
+    """The newest `limit` events in order, as plain values (every turn reads them)."""
+    rows = (await session.execute(_RECENT, {"conversation_id": conversation_id,
+                                            "limit": limit})).all()
+    return [StoredEvent(*row) for row in reversed(rows)]
+
+
+_RECENT = (
+    select(ConversationEvent.id, ConversationEvent.seq, ConversationEvent.kind,
+           ConversationEvent.role, ConversationEvent.text, ConversationEvent.widget)
+    .where(ConversationEvent.conversation_id == bindparam("conversation_id"))
+    .order_by(ConversationEvent.seq.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
 async def load_events(session: AsyncSession, conversation_id: str, *,
@@ -95,7 +150,7 @@ def as_public(row: ConversationEvent) -> Event:
     return message_event(row.role, row.text)
 
 
-def history_messages(rows: list[ConversationEvent], locale: Locale, *,
+def history_messages(rows: Sequence[EventRow], locale: Locale, *,
                      max_user_turns: int) -> list[dict[str, Any]]:
     """Chat messages for the model: the last `max_user_turns` user turns and the replies to them.
 
@@ -118,15 +173,18 @@ def history_messages(rows: list[ConversationEvent], locale: Locale, *,
     return messages
 
 
-def last_user_text(rows: list[ConversationEvent]) -> tuple[int, str] | None:
-    """The id and text of the shopper's latest stored message (for split-card redaction)."""
+def last_user_text(rows: Sequence[EventRow]) -> tuple[int, str] | None:
+    """The id and text of the shopper's latest stored message (for split-card redaction).
+
+    `rows` are read from the database (every one has its id).
+    """
     for row in reversed(rows):
         if row.kind == "message" and row.role == "user":
-            return row.id, row.text
+            return (row.id, row.text) if row.id is not None else None
     return None
 
 
-def recent_products(rows: list[ConversationEvent], *, limit: int = 8) -> list[dict[str, Any]]:
+def recent_products(rows: Sequence[EventRow], *, limit: int = 8) -> list[dict[str, Any]]:
     """Products shown most recently first (from product_list widgets), without duplicates."""
     seen: set[str] = set()
     products: list[dict[str, Any]] = []

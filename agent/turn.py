@@ -27,9 +27,9 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent import widgets
@@ -46,10 +46,11 @@ from agent.texts import Locale, reply_locale, say
 from agent.tool_schemas import openai_tools
 from agent.transcript import (
     Event,
+    StoredEvent,
     append_events,
     history_messages,
     last_user_text,
-    load_events,
+    load_recent,
     message_event,
     widget_event,
 )
@@ -59,7 +60,7 @@ from prompts.variants import variant_prompts
 from tools.conversations import load_conversation
 from tools.settings import CommerceSettings
 from tools.store.db import Database
-from tools.store.models import Conversation, ConversationEvent, ModelCall
+from tools.store.models import Conversation, ConversationEvent, ModelCall, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ _MAX_STORED_INT = 2**31 - 1
 #: Tool-result codes that mean the model got the call wrong (not that the shop refused): the
 #: model may correct itself, but the text was written for it, never for the shopper.
 _MODEL_MISTAKES = frozenset({"invalid_arguments", "unknown_tool", "too_many_tool_calls"})
+#: Into the usage table itself: a turn's rows go in with one executemany, past the ORM's unit of
+#: work; built once.
+_INSERT_MODEL_CALL = insert(cast(Table, ModelCall.__table__))
 
 
 class TurnListener(Protocol):
@@ -145,7 +149,7 @@ class ConversationAgent:
         async with self.db.session() as session:
             conversation = await load_conversation(session, conversation_id)
             home: Locale = "ja" if conversation.locale == "ja" else "en"
-            rows = await load_events(session, conversation_id, limit=self.history_turns * 12)
+            rows = await load_recent(session, conversation_id, limit=self.history_turns * 12)
             previous = last_user_text(rows)
             pair = redact_pair(previous[1] if previous else "", text)
             if previous is not None and pair.previous_changed:
@@ -159,7 +163,10 @@ class ConversationAgent:
                     if row.seq > earlier and row.kind == "message" and row.role == "assistant":
                         quoted = redact_fragments(row.text, pair.previous_fragments)
                         if quoted.found_card:
-                            row.text = quoted.text
+                            row.text = quoted.text  # the history sent to the model, and:
+                            await session.execute(update(ConversationEvent)
+                                                  .where(ConversationEvent.id == row.id)
+                                                  .values(text=quoted.text))
             clean = pair.current.text
             found_card = pair.current.found_card or pair.split_card
             locale = reply_locale(clean, home)
@@ -169,8 +176,16 @@ class ConversationAgent:
             # and this is the shopper sending it again. Answer it; do not store it twice.
             resent = (last is not None and last.kind == "message" and last.role == "user"
                       and last.text == clean and not pair.previous_changed)
-            stored = [] if resent else await append_events(
-                session, conversation_id, [message_event("user", clean)], source="shopper")
+            # The rows were read in this transaction: their last seq is the conversation's.
+            last_seq = rows[-1].seq if rows else 0
+            stored: list[StoredEvent] = []
+            if not resent:
+                last_seq = await append_events(session, conversation_id,
+                                               [message_event("user", clean)], source="shopper",
+                                               after_seq=last_seq)
+                # In memory only (the row went in by executemany): history needs its fields.
+                stored = [StoredEvent(id=None, seq=last_seq, kind="message", role="user",
+                                      text=clean, widget=None)]
             if found_card:
                 # A shopper pasting a card wants to pay by card: take that as the method choice
                 # (if none was made) so the token from the form leads straight to a confirmation.
@@ -179,7 +194,8 @@ class ConversationAgent:
                 events = [message_event("assistant", say("card_in_chat", locale)),
                           widget_event(widgets.card_form(self.card_form, locale,
                                                          conversation_id))]
-                await append_events(session, conversation_id, events, source="fixed")
+                await append_events(session, conversation_id, events, source="fixed",
+                                    after_seq=last_seq)
                 await session.commit()
                 if listener is not None:
                     await listener.accepted()
@@ -196,7 +212,7 @@ class ConversationAgent:
                                      prompts)
 
     async def _run_model(self, conversation_id: str, home: Locale, locale: Locale, text: str,
-                         rows: list[ConversationEvent], state: StateBlock,
+                         rows: list[StoredEvent], state: StateBlock,
                          listener: TurnListener | None, prompts: PromptSet) -> TurnResult:
         base: list[dict[str, Any]] = [{"role": "system",
                                        "content": self.system_prompt(home, prompts)}]
@@ -204,7 +220,10 @@ class ConversationAgent:
         tools = list(openai_tools())
         step_messages: list[dict[str, Any]] = []
         shown: list[Widget] = []
-        calls: list[ModelCall] = []
+        calls: list[dict[str, Any]] = []
+        # Whether `state` still describes the checkout after every tool this turn ran (it is not
+        # rebuilt when a reply with text ends the turn right after its tools).
+        state_current = True
         result = TurnResult(events=[], source="model")
         final_text: str | None = None
         last_error: str | None = None
@@ -235,6 +254,7 @@ class ConversationAgent:
             outcomes, after = await self._run_tools(
                 conversation_id, home, locale, response, result,
                 rows if step < self.max_steps else None)
+            state_current = after is not None
             if after is not None:
                 state = after
             step_messages.append(response.to_message())
@@ -255,7 +275,8 @@ class ConversationAgent:
                 final_text = response.content.strip()
                 break
         return await self._finish(conversation_id, home, locale, text, result, final_text,
-                                  last_error, shown, calls)
+                                  last_error, shown, calls,
+                                  ready=not state.missing if state_current else None)
 
     async def _request(self, messages: list[Message], tools: list[ToolSchema], step: int,
                        listener: TurnListener | None) -> ModelResponse:
@@ -277,7 +298,7 @@ class ConversationAgent:
 
     async def _run_tools(self, conversation_id: str, home: Locale, locale: Locale,
                          response: ModelResponse, result: TurnResult,
-                         rows: list[ConversationEvent] | None,
+                         rows: list[StoredEvent] | None,
                          ) -> tuple[list[ToolOutcome], StateBlock | None]:
         """Run the response's tool calls; with `rows`, also the state for the next model call.
 
@@ -312,11 +333,22 @@ class ConversationAgent:
 
     async def _finish(self, conversation_id: str, home: Locale, locale: Locale, text: str,
                       result: TurnResult, final_text: str | None, last_error: str | None,
-                      shown: list[Widget], calls: list[ModelCall]) -> TurnResult:
+                      shown: list[Widget], calls: list[dict[str, Any]], *,
+                      ready: bool | None) -> TurnResult:
+        """Store the reply (with a confirmation when checkout is ready) and the usage rows.
+
+        `ready` is what the turn's newest state block said (None: a tool ran after it). A known
+        "not ready" skips the readiness queries; the state was read after the turn's last tool,
+        and a concurrent widget action that completes the checkout answers with its own
+        confirmation.
+        """
         async with self.db.session() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            assert conversation is not None  # noqa: S101 - checked by respond
+            conversation: Conversation | None = None
+            if result.source == "guided" or ready is not False:
+                conversation = await session.get(Conversation, conversation_id)
+                assert conversation is not None  # noqa: S101 - checked by respond
             if result.source == "guided":
+                assert conversation is not None  # noqa: S101 - read just above
                 events = await guided_reply(session, conversation, text, locale, self.commerce,
                                             self.card_form)
             else:
@@ -325,34 +357,39 @@ class ConversationAgent:
                 reply = _storable(reply)
                 events = [message_event("assistant", reply)]
                 events += [widget_event(w) for w in _dedupe(shown)]
-            events += await confirm_if_ready(session, conversation, locale, self.commerce, events)
+            if conversation is not None:
+                events += await confirm_if_ready(session, conversation, locale, self.commerce,
+                                                 events, known_ready=ready)
             await append_events(session, conversation_id, events, source=result.source)
-            session.add_all(calls)
+            if calls:
+                await session.execute(_INSERT_MODEL_CALL, calls)
             await session.commit()
         result.events = events
         return result
 
     def _failed_call_row(self, conversation_id: str, step: int, exc: ModelError,
-                         prompts: PromptSet) -> ModelCall:
+                         prompts: PromptSet) -> dict[str, Any]:
         # Outcome names as in agent.usage; the attempts are what the retry layer spent, so a storm
         # of 429s reads back as 4 attempts rather than none.
         outcome = ("invalid" if isinstance(exc, ModelResponseInvalid)
                    else "refused" if isinstance(exc, ModelHTTPError) else "unavailable")
         row = self._call_row(conversation_id, step, None, outcome, prompts)
-        row.attempts = exc.attempts if isinstance(exc, ModelUnavailable) else 0
+        row["attempts"] = exc.attempts if isinstance(exc, ModelUnavailable) else 0
         return row
 
     def _call_row(self, conversation_id: str, step: int, response: ModelResponse | None,
-                  outcome: str, prompts: PromptSet) -> ModelCall:
+                  outcome: str, prompts: PromptSet) -> dict[str, Any]:
+        """A `model_calls` row, inserted with the turn's others in one executemany."""
         usage = response.usage if response else None
-        return ModelCall(
-            conversation_id=conversation_id, model=getattr(self.model, "name", "unknown"),
-            prompt_hash=prompts.hash, step=step,
-            prompt_tokens=_token_count(usage.prompt_tokens if usage else 0),
-            completion_tokens=_token_count(usage.completion_tokens if usage else 0),
-            cached_prompt_tokens=_token_count(usage.cached_prompt_tokens if usage else 0),
-            latency_ms=response.latency_ms if response else 0.0,
-            attempts=response.attempts if response else 0, outcome=outcome)
+        return {
+            "conversation_id": conversation_id, "model": getattr(self.model, "name", "unknown"),
+            "prompt_hash": prompts.hash, "step": step,
+            "prompt_tokens": _token_count(usage.prompt_tokens if usage else 0),
+            "completion_tokens": _token_count(usage.completion_tokens if usage else 0),
+            "cached_prompt_tokens": _token_count(usage.cached_prompt_tokens if usage else 0),
+            "latency_ms": response.latency_ms if response else 0.0,
+            "attempts": response.attempts if response else 0, "outcome": outcome,
+            "created_at": utcnow()}
 
 
 def _storable(text: str) -> str:

@@ -363,8 +363,11 @@ async def test_pasted_cards_leak_into_no_sink(
         "LookupError: catalogue index unavailable" in p.text for p in recorder.of("log")
     ) == len(CASES)
     # DEBUG reached the libraries too: statements with their parameters, and fetched rows.
+    # (aiosqlite logs only what crosses to its thread, which is now just a BEGIN that has to wait
+    # for the lock, without parameters: tools.store.sqlite_driver. Its logger is still scanned.)
     loggers = {piece.where for piece in recorder.of("log")}
-    assert {"sqlalchemy.engine.Engine DEBUG", "aiosqlite DEBUG", "httpx INFO"} <= loggers, loggers
+    assert {"sqlalchemy.engine.Engine DEBUG", "sqlalchemy.engine.Engine INFO",
+            "httpx INFO"} <= loggers, loggers
     assert any("[card number removed]" in p.text for p in recorder.of("model"))
 
     leaks, known, gone = split_known(find_leaks((*CASES, FRAME_CARD), pieces), APP_GAPS)

@@ -9,6 +9,7 @@ accepted when written with their + prefix: a visitor's own mobile can be a deliv
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -42,6 +43,7 @@ def parse_phone(raw: str) -> Phone | None:
     )
 
 
+@lru_cache(maxsize=4096)  # pure, and read with every address (~35 µs a parse)
 def display_phone(e164: str) -> str:
     """The display form of a stored E.164 number (090-1234-5678 for Japan, +44 20 … otherwise)."""
     try:

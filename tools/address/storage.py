@@ -12,7 +12,7 @@ the whole text stays in `city` and `town` is "": the address reads exactly the s
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tools.address.phone import display_phone
@@ -43,30 +43,35 @@ async def save_address(
 
 async def current_address(session: AsyncSession, conversation_id: str) -> ShippingAddress | None:
     """The conversation's newest address, or None if it has none yet."""
-    # Served by ix_addresses_conversation_id; id is the insertion order (created_at can tie).
-    statement = (
-        select(Address)
-        .where(Address.conversation_id == conversation_id)
-        .order_by(Address.id.desc())
-        .limit(1)
-    )
-    row = (await session.execute(statement)).scalar_one_or_none()
-    return None if row is None else _to_shipping_address(row)
+    row = (await session.execute(_CURRENT, {"conversation_id": conversation_id})).first()
+    return None if row is None else _to_shipping_address(row._mapping)
 
 
-def _to_shipping_address(row: Address) -> ShippingAddress:
-    city, town = _split_town(row.postal_code, row.prefecture, row.city)
+#: Built once (the query runs at least once per turn). Served by ix_addresses_conversation_id;
+#: id is the insertion order (created_at can tie). Columns, not an `Address` entity: nothing here
+#: edits the row, so the ORM's identity-map bookkeeping would be spent for nothing.
+_CURRENT = (
+    select(Address.name, Address.postal_code, Address.prefecture, Address.city, Address.line1,
+           Address.line2, Address.phone, Address.email)
+    .where(Address.conversation_id == bindparam("conversation_id"))
+    .order_by(Address.id.desc())
+    .limit(1)
+)
+
+
+def _to_shipping_address(row: RowMapping) -> ShippingAddress:
+    city, town = _split_town(row["postal_code"], row["prefecture"], row["city"])
     return ShippingAddress(
-        name=row.name,
-        postal_code=row.postal_code,
-        prefecture=row.prefecture,
+        name=row["name"],
+        postal_code=row["postal_code"],
+        prefecture=row["prefecture"],
         city=city,
         town=town,
-        line1=row.line1,
-        line2=row.line2,
-        phone=row.phone,
-        phone_display=display_phone(row.phone),
-        email=row.email,
+        line1=row["line1"],
+        line2=row["line2"],
+        phone=row["phone"],
+        phone_display=display_phone(row["phone"]),
+        email=row["email"],
     )
 
 

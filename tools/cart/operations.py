@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -36,7 +36,7 @@ from tools.cart.errors import (
     NotInCart,
     ProductNotFound,
 )
-from tools.cart.view import CartView, build_view
+from tools.cart.view import CartLineView, CartView, build_view, view_of_lines
 from tools.payments.methods import PaymentMethod
 from tools.settings import CommerceSettings, get_commerce_settings
 from tools.store.models import Cart, CartLine, Conversation, Product
@@ -62,25 +62,39 @@ async def get_cart(
 ) -> CartView:
     """The cart and its totals, with fees for `payment_method` or else the conversation's choice.
 
-    Two indexed queries whatever the number of lines: the conversation (primary key) joined to its
-    cart (unique key), then the lines (by cart_id) joined to their products.
+    One indexed query whatever the number of lines: the conversation (primary key) joined to its
+    cart (unique key), its lines (by cart_id) and their products, reading only the columns the
+    view shows. No ORM objects are loaded (every turn reads the cart at least once; entities with
+    their identity-map bookkeeping cost several times the query), and pending changes of this
+    session are flushed first, as for any ORM select.
     """
     settings = settings if settings is not None else get_commerce_settings()
-    stmt = (
-        select(Conversation.payment_method, Cart)
-        .outerjoin(Cart, Cart.conversation_id == Conversation.id)
-        .where(Conversation.id == conversation_id)
-        .options(selectinload(Cart.lines))
-        .execution_options(populate_existing=True)
-    )
-    row = (await session.execute(stmt)).one_or_none()
-    if row is None:
+    rows = (await session.execute(_CART_READ, {"conversation_id": conversation_id})).all()
+    if not rows:
         raise ConversationNotFound(conversation_id)
-    stored_method, cart = row
+    stored_method, version = rows[0][0], rows[0][1]
     method = payment_method if payment_method is not None else _payment_method(stored_method)
-    if cart is None:
-        return build_view(conversation_id, 0, [], method, settings)
-    return build_view(conversation_id, cart.version, cart.lines, method, settings)
+    lines = [
+        CartLineView(sku=sku, name=name, name_ja=name_ja, unit_price=price, quantity=quantity,
+                     tax_rate=tax_rate, line_total=price * quantity, stock=stock, active=active)
+        for _m, _v, sku, name, name_ja, price, tax_rate, stock, active, quantity in rows
+        if sku is not None
+    ]
+    return view_of_lines(conversation_id, version or 0, lines, method, settings)
+
+
+#: Built once: a statement object reused with new parameters skips construction and cache-key work.
+_CART_READ = (
+    select(Conversation.payment_method, Cart.version, Product.sku, Product.name,
+           Product.name_ja, Product.price, Product.tax_rate, Product.stock, Product.active,
+           CartLine.quantity)
+    .select_from(Conversation)
+    .outerjoin(Cart, Cart.conversation_id == Conversation.id)
+    .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+    .outerjoin(Product, Product.id == CartLine.product_id)
+    .where(Conversation.id == bindparam("conversation_id"))
+    .order_by(CartLine.id)  # the order of Cart.lines
+)
 
 
 async def add_item(

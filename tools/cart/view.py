@@ -114,11 +114,22 @@ def build_view(
         )
         for line in lines
     ]
-    totals = compute_totals([line.priced() for line in line_views], payment_method, settings)
+    return view_of_lines(conversation_id, version, line_views, payment_method, settings)
+
+
+def view_of_lines(
+    conversation_id: str,
+    version: int,
+    lines: list[CartLineView],
+    payment_method: PaymentMethod | None,
+    settings: CommerceSettings,
+) -> CartView:
+    """The view of lines already read, with their totals."""
+    totals = compute_totals([line.priced() for line in lines], payment_method, settings)
     return CartView(
         conversation_id=conversation_id,
         version=version,
-        lines=line_views,
+        lines=lines,
         totals=totals,
         payment_method=payment_method,
     )

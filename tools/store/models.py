@@ -330,7 +330,9 @@ class ConversationEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))  # message | widget
     role: Mapped[str] = mapped_column(String(16))  # user | assistant
     text: Mapped[str] = mapped_column(Text, default="")
-    widget: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # none_as_null: a message row's None is SQL NULL (not the JSON text 'null'), also when rows
+    # are inserted in bulk with a value for every column (agent.transcript.append_events).
+    widget: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
     # For assistant messages: how the reply was made (model | guided | fixed) and the turn it ends.
     source: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,16 +1,18 @@
-"""aiosqlite with one thread hop per statement instead of four.
+"""aiosqlite that runs statements on the event loop and hands over only what can wait.
 
 This module only houses `connect`, the `async_creator` that `tools.store.db` gives SQLAlchemy for
 SQLite URLs. aiosqlite runs every sqlite3 call on its own thread and hands each one over through a
 queue; SQLAlchemy's adapter makes four such calls per statement (open a cursor, execute, fetch
 all, close). Each hand-over costs the event loop a future, a wake-up through its self-pipe and a
-thread switch, several times what a small indexed statement costs SQLite itself, and a shop turn
-runs about thirty statements.
+thread switch, several times what a small indexed statement costs SQLite itself (a few µs), and a
+shop turn runs about twenty statements.
 
-`_FusedCursor` does the four steps in one hand-over: it executes, fetches every row and closes
-the sqlite3 cursor on the connection's thread, then serves `fetchall`/`fetchone`/`fetchmany` and
-`close` from memory. SQLite has no server-side cursors, so reading the rows at once changes no
-result. Everything else (the thread, the queue, commit/rollback, errors) is aiosqlite's own.
+`_FusedCursor` does the four steps at once: it executes, fetches every row and closes the sqlite3
+cursor, then serves `fetchall`/`fetchone`/`fetchmany` and `close` from memory (SQLite has no
+server-side cursors, so reading the rows at once changes no result). Where that happens is
+decided per statement (`_may_wait`): only a statement that can wait for another connection's lock
+goes to the connection's thread; everything else runs right on the loop. Errors, savepoints,
+commit and rollback behave as in stock aiosqlite.
 """
 
 from __future__ import annotations
@@ -123,14 +125,60 @@ class _FusedConnection(aiosqlite.Connection):
         return _FusedCursor(self)
 
     async def run(self, sql: str, parameters: Any, *, many: bool) -> _Outcome:
-        """Execute one statement on the connection's thread and bring back all it produced."""
+        """Execute one statement and bring back all it produced (see `_may_wait`)."""
+        if not _may_wait(sql):
+            return _run(self._conn, sql, parameters, many)
+        if sql.lstrip()[:5].upper() == "BEGIN":
+            # Mostly nobody holds the lock: take it here, and wait on the thread only if busy.
+            taken = _begin_without_waiting(self._conn, sql)
+            if taken is not None:
+                return taken
         outcome = await self._execute(  # type: ignore[no-untyped-call]
             partial(_run, self._conn, sql, parameters, many))
         return cast(_Outcome, outcome)
 
+    async def commit(self) -> None:
+        # Inside the write lock: a WAL commit appends to the log and waits for nobody.
+        self._conn.commit()
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+
+def _may_wait(sql: str) -> bool:
+    """Whether a statement can wait for another connection's lock (then it runs on the thread).
+
+    Every transaction here starts with BEGIN IMMEDIATE (`tools.store.db`), which takes SQLite's
+    write lock and may wait up to busy_timeout for another connection (another request of this
+    process, another worker process) to release it. That wait must not block the event loop: the
+    holder may be a coroutine of this very process, waiting for the loop to run it. Once BEGIN
+    returns, the transaction holds the lock, and in WAL mode nothing else it runs waits for
+    anyone: its statements take microseconds, less than the hand-over to a thread would cost, so
+    they run right here on the loop. PRAGMAs (journal mode switches) can wait too.
+    """
+    head = sql.lstrip()[:6].upper()
+    return head.startswith(("BEGIN", "PRAGMA"))
+
+
+def _begin_without_waiting(connection: sqlite3.Connection, sql: str) -> _Outcome | None:
+    """Run BEGIN with a zero busy timeout; None when another connection holds the lock."""
+    timeout = int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        return _run(connection, sql, (), False)
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+            return None
+        raise
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={timeout}")
+
 
 async def connect(database: str, **kwargs: Any) -> aiosqlite.Connection:
     """Open `database` like `aiosqlite.connect`, with fused cursors (see the module docstring)."""
+    # The loop's thread runs statements on it too (`_may_wait`), never at the same time as the
+    # connection's own thread: each statement is awaited before the next one starts.
+    kwargs["check_same_thread"] = False
     connection = _FusedConnection(partial(sqlite3.connect, database, **kwargs),
                                   iter_chunk_size=64)
     # Like SQLAlchemy's own aiosqlite connect: a forgotten connection must not keep the

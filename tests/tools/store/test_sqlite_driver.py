@@ -1,11 +1,14 @@
-"""The SQLite driver behind every SQLite engine: aiosqlite with one thread hand-over per statement.
+"""The SQLite driver behind every SQLite engine: aiosqlite that hands over only what can wait.
 
 SQLAlchemy must see exactly what stock aiosqlite gives it (rows, RETURNING, rowcount, lastrowid,
-errors, savepoints), while each statement crosses to the connection's thread once, not four times.
+errors, savepoints), while statements inside a transaction (which holds the write lock) run on
+the event loop, and only a BEGIN that must wait for another connection's lock crosses to the
+connection's thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiosqlite
@@ -75,8 +78,8 @@ async def test_errors_and_savepoints_behave_alike(tmp_path: Path,
         await engine.dispose()
 
 
-async def test_a_statement_costs_one_thread_hand_over(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_statements_in_a_transaction_run_on_the_loop_without_a_hand_over(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = await _engine(tmp_path)
     handed: list[object] = []
     original = aiosqlite.Connection._execute
@@ -87,11 +90,58 @@ async def test_a_statement_costs_one_thread_hand_over(tmp_path: Path,
 
     try:
         async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))  # the transaction has begun before counting
+            await conn.execute(text("SELECT 1"))  # the pool's connection is open before counting
+            await conn.commit()
             monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
-            for _ in range(5):
-                assert (await conn.execute(text("SELECT name FROM items"))).all() == []
-            assert len(handed) == 5  # stock aiosqlite: 20 (cursor, execute, fetchall, close)
+            for _ in range(5):  # each begins a transaction: BEGIN IMMEDIATE on a free lock
+                await conn.execute(text("INSERT INTO items (name) VALUES (:n)"),
+                                   {"n": str(len(handed)) + str(_)})
+                assert len((await conn.execute(text("SELECT name FROM items"))).all()) == _ + 1
+                await conn.commit()
+            assert handed == []  # stock aiosqlite: 4 per statement (cursor, execute, fetch, close)
+            raw = await conn.get_raw_connection()
+            sqlite = raw.driver_connection._conn  # type: ignore[union-attr]
+            # The no-wait attempt at BEGIN puts the configured busy timeout back.
+            assert sqlite.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
+    finally:
+        monkeypatch.undo()
+        await engine.dispose()
+
+
+async def test_a_begin_that_must_wait_waits_on_the_thread_and_the_loop_runs_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two connections of one process: the second BEGIN waits for the first's commit.
+
+    Were it to wait on the event loop, the first (a coroutine of the same loop) could never
+    commit: the loop would hang for the whole busy timeout and the BEGIN would then fail.
+    """
+    engine = await _engine(tmp_path)
+    handed: list[object] = []
+    original = aiosqlite.Connection._execute
+
+    async def counting(self: aiosqlite.Connection, fn: object, *args: object) -> object:
+        handed.append(fn)
+        return await original(self, fn, *args)  # type: ignore[no-untyped-call]
+
+    try:
+        async with engine.connect() as holder, engine.connect() as waiter:
+            await waiter.execute(text("SELECT 1"))  # open both connections before counting
+            await waiter.commit()
+            await holder.execute(text("INSERT INTO items (name) VALUES ('tea')"))  # holds the lock
+            monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+            second = asyncio.create_task(
+                waiter.execute(text("INSERT INTO items (name) VALUES ('mug')")))
+            ticks = 0
+            while len(handed) == 0 and ticks < 200:  # the loop keeps running while it waits
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert len(handed) == 1 and not second.done()
+            await holder.commit()
+            await asyncio.wait_for(second, timeout=10)
+            await waiter.commit()
+            names = (await waiter.execute(text("SELECT name FROM items ORDER BY id"))).scalars()
+            assert list(names) == ["tea", "mug"]
+            await waiter.commit()
     finally:
         monkeypatch.undo()
         await engine.dispose()

@@ -87,8 +87,10 @@ async def _search(ctx: ToolContext, args: schemas.SearchProductsArgs) -> ToolOut
         return _error("no_match", f"No product matches {args.query!r}.", query=args.query)
     cards = [product_card(hit.product) for hit in hits]
     name_key = "name_ja" if ctx.locale == "ja" else "name"
+    # Only products that come in sizes carry one: an empty "size" on every result is noise.
     results = [{"sku": c["sku"], "name": c[name_key], "price": c["price"], "stock": c["stock"],
-                "category": c["category"], "size": c["size"]} for c in cards]
+                "category": c["category"], **({"size": c["size"]} if c["size"] else {})}
+               for c in cards]
     return ToolOutcome({"ok": True, "query": args.query, "results": results},
                        [widgets.product_list(cards)])
 

@@ -4,6 +4,11 @@ This module only houses the schemas. What each tool does lives in `agent.shop_to
 deterministic core in `tools/`. The schemas are rendered once per process into OpenAI tool dicts, so
 the prompt prefix (system prompt + tools) is byte-identical across calls.
 
+The model is shown a lean schema: types, required fields, enums and the few descriptions that carry
+meaning. Limits and defaults (maxLength, minimum, default, ...) stay on the argument models, which
+validate every call and refuse unknown fields, so repeating them to the model on every request would
+only cost tokens: a call that breaks one comes back as an `invalid_arguments` result.
+
 No tool places an order or charges money: only the shopper's confirm action (a button in the chat)
 does. `prepare_checkout` shows the confirmation; the shopper presses "Pay".
 
@@ -49,30 +54,30 @@ class _Args(BaseModel):
 
 
 class SearchProductsArgs(_Args):
-    """Search the catalogue by the shopper's words (English or Japanese); shows product cards."""
+    """Find products by the shopper's words (English or Japanese); shows product cards."""
 
-    query: str = Field(min_length=1, max_length=200, description="What the shopper is looking for.")
+    query: str = Field(min_length=1, max_length=200)
     limit: int = Field(default=5, ge=1, le=10)
 
 
 class ProductDetailsArgs(_Args):
-    """Full details of one product: description, price, tax rate, stock, sizes."""
+    """One product's description, tax rate, stock and sizes."""
 
     sku: str = Field(min_length=1, max_length=64)
 
 
 class AddToCartArgs(_Args):
-    """Add a product to the cart (adds to the quantity already there)."""
+    """Add a product to the cart (adds to any quantity there)."""
 
     sku: str = Field(min_length=1, max_length=64)
-    quantity: Quantity = Field(default=1, description="How many to add (1-99).")
+    quantity: Quantity = Field(default=1)
 
 
 class SetCartQuantityArgs(_Args):
-    """Set the quantity of a product already in the cart; 0 removes it."""
+    """Set a cart line's quantity; 0 removes it."""
 
     sku: str = Field(min_length=1, max_length=64)
-    quantity: Quantity = Field(description="The new quantity (0-99).")
+    quantity: Quantity
 
 
 class RemoveFromCartArgs(_Args):
@@ -86,49 +91,47 @@ class ViewCartArgs(_Args):
 
 
 class ClearCartArgs(_Args):
-    """Empty the cart (the shopper wants to start over or cancel)."""
+    """Empty the cart (start over or cancel)."""
 
 
 class SetShippingAddressArgs(_Args):
-    """Save the shipping address the shopper gave in the chat; errors come back per field.
-
-    Prefecture and city may be left empty: they are filled from the postal code.
-    """
+    """Save the address the shopper wrote; errors come back per field. The postal code fills an
+    empty prefecture and city."""
 
     name: str = Field(max_length=100)
     postal_code: str = Field(max_length=20)
     prefecture: str = Field(default="", max_length=20)
     city: str = Field(default="", max_length=100)
-    line1: str = Field(max_length=200, description="Street, block and number (e.g. 2-21-1).")
-    line2: str = Field(default="", max_length=200, description="Building, room (optional).")
+    line1: str = Field(max_length=200, description="street and number, e.g. 2-21-1")
+    line2: str = Field(default="", max_length=200, description="building, room")
     phone: str = Field(max_length=30)
     email: str = Field(max_length=254)
 
 
 class ShowAddressFormArgs(_Args):
-    """Show the address form so the shopper can type the address into fields."""
+    """Show a form for the shopper to type the address."""
 
 
 class ShowPaymentMethodsArgs(_Args):
-    """Show the payment methods (card, payment after delivery, convenience store) with fees."""
+    """Show the payment methods with their fees."""
 
 
 class ChoosePaymentMethodArgs(_Args):
-    """Record the payment method the shopper chose. For card, the secure card form is shown."""
+    """Record the shopper's payment method (card also shows the card form)."""
 
     method: Literal["card", "after_delivery", "konbini"]
 
 
 class ShowCardFormArgs(_Args):
-    """Show the secure card form (served by the payment gateway). Never ask for card numbers."""
+    """Show the secure card form."""
 
 
 class PrepareCheckoutArgs(_Args):
-    """Show the order confirmation with the final amount and a Pay button, or say what is missing."""
+    """Show the order confirmation with a Pay button, or what is missing."""
 
 
 class OrderStatusArgs(_Args):
-    """Status of the shopper's latest order (or the given order id)."""
+    """Status of the latest order (or of order_id)."""
 
     order_id: str | None = Field(default=None, max_length=36)
 
@@ -152,12 +155,29 @@ TOOL_ARGS: dict[str, type[_Args]] = {
 }
 
 
+#: The JSON Schema keywords the model is shown (titles, limits and defaults stay with the models).
+_SHOWN_KEYWORDS = frozenset({"type", "enum", "description", "properties", "required", "items",
+                             "$ref", "$defs"})
+
+
+def _lean(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with only `_SHOWN_KEYWORDS`; an optional `X | None` property shown as plain X."""
+    variants = [v for v in schema.get("anyOf", []) if v.get("type") != "null"]
+    if len(variants) == 1 and len(schema["anyOf"]) == 2:
+        # Leaving the property out already means None; a model never needs to send null.
+        schema = {**schema, **variants[0]}
+    lean = {key: value for key, value in schema.items() if key in _SHOWN_KEYWORDS}
+    for key in ("properties", "$defs"):
+        if key in lean:
+            lean[key] = {name: _lean(sub) for name, sub in lean[key].items()}
+    if "items" in lean:
+        lean["items"] = _lean(lean["items"])
+    return lean
+
+
 def _schema(model: type[_Args]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    schema.pop("title", None)
-    schema.pop("description", None)
-    for prop in schema.get("properties", {}).values():
-        prop.pop("title", None)
+    schema = _lean(model.model_json_schema())
+    schema.pop("description", None)  # the docstring, sent as the tool's description instead
     schema.setdefault("properties", {})
     return schema
 

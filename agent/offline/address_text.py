@@ -73,7 +73,8 @@ _LABEL_FIELDS = (
 )
 # Words around an address that are not part of it.
 _LEAD_IN = re.compile(
-    r"(?:please\s+)?(?:ship|deliver|send)(?:\s+it|\s+them|\s+the\s+order)?\s+to\b|my\s+address\s+is"
+    r"(?:(?:could|can|would|will)\s+you\s+)?(?:please\s+)?(?:ship|deliver|send)(?:\s+it|\s+them"
+    r"|\s+the\s+order)?\s+to\b|my\s+address\s+is"
     r"|my\s+name\s+is|i'?m\b|i\s+am\b|this\s+is\b|address\b|checkout|check\s+out|and\s+pay.*$"
     r"|お届け先は?|届け先は?|送り先は?|宛先は?|住所は|配送先は?|名前は|です|でお願いします|お願いします"
     r"|に送って(?:ください)?|まで(?:お願いします)?",
@@ -81,8 +82,9 @@ _LEAD_IN = re.compile(
 )
 _CHUNK_SPLIT = re.compile(r"[,;\n、，；/|]+")
 # The end of a sentence before the address ("checkout please. Taro Yamada", "会計します。山田太郎"):
-# a full stop after a word of two or more letters (not "Apt." or "St.") or a Japanese 。！？.
-_SENTENCE_END = re.compile(r"(?<=[A-Za-z]{2})\s*[.!?]+\s+(?=[A-Z])|[。！？]+")
+# a full stop after a word of two or more letters (not "Apt." or "St."), a question or exclamation
+# mark after anything ("… 1-1-3? My phone is …"), or a Japanese 。！？.
+_SENTENCE_END = re.compile(r"(?<=[A-Za-z]{2})\s*[.!?]+\s+(?=[A-Z])|\s*[!?]+(?:\s+|$)|[。！？]+")
 _ABBREVIATION_END = re.compile(r"\b(?:apt|bldg|st|no|mr|mrs|ms|dr|rd|ave|blvd)$", re.IGNORECASE)
 # A Japanese chunk ending like a sentence ("会計します") is talk, not a name.
 _JA_SENTENCE_END = re.compile(r"(?:ます|です|ました|でした|ません|ください|下さい|たい|して|しました)$")

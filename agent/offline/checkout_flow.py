@@ -3,10 +3,12 @@
 This module only houses the checkout plans. They follow the state block's `missing` list in funnel
 order (cart → address → payment method → card) and show the widget for the first thing missing, or
 call `prepare_checkout` when nothing is: the shopper's own press of Pay places the order, never the
-model. An address typed as text is saved with `set_shipping_address` (without text, so the next step
-can quote the saved address and move on to the payment methods), and a correction that gives only
-what changed keeps the other fields of the shopper's earlier address; a payment method is chosen and, if
-that completes everything, the confirmation is prepared in the same response.
+model. An address typed as text is saved with `set_shipping_address`; when every required field was
+found, the same response says it is saved (quoting what the shopper typed) and goes on to the next
+step, otherwise the call goes alone and the next step explains the shop's field errors. A correction
+that gives only what changed keeps the other fields of the shopper's earlier address; a payment
+method is chosen and, if that completes everything, the confirmation is prepared in the same
+response. Payment after delivery over the limit the system prompt states is declined at once.
 
 Limits: a placed order cannot be canceled from the chat (the reply says to contact the shop); a
 payment method named in a question ("can I pay by card?") is explained, not chosen.
@@ -116,9 +118,34 @@ def address(turn: Turn) -> Decision:
     if found is None or found.found < 2:
         return address_form(turn)
     calls = [call("set_shipping_address", **found.arguments())]
-    if said.method is not None:
-        calls.append(call("choose_payment_method", method=said.method))
-    return Decision(None, tuple(calls))
+    method = said.method
+    state = turn.conv.state
+    if found.found < 5 or state is None:
+        # A required field is missing (the shop will refuse it and send back the form, pre-filled,
+        # for the next step to explain), or without the state the next step is not known: call
+        # alone and write the reply once the result is in.
+        if method is not None:
+            calls.append(call("choose_payment_method", method=method))
+        return Decision(None, tuple(calls))
+    # Complete: say it is saved and carry on to the next step in this same reply, like a model
+    # trusting the tool. An unknown postal code still fails; the next step then explains it.
+    parts = [say("address_saved_typed", lang, address=typed_address(found, lang))]
+    refusal = _after_delivery_over(turn) if method == "after_delivery" else None
+    if refusal is not None:
+        return respond(lang, [*parts, refusal], [*calls, call("show_payment_methods")])
+    if method is not None:
+        calls.append(call("choose_payment_method", method=method))
+        parts.append(say("method_chosen", lang, method=method_name(method, lang)))
+    card_form_shown = method == "card" and state.card is None
+    more_calls, more = next_step(turn, done=("address",), method=method,
+                                 card_form_shown=card_form_shown)
+    return respond(lang, [*parts, *more], [*calls, *more_calls])
+
+
+def typed_address(found: AddressText, lang: Lang) -> str:
+    """The address as the shopper typed it (postal code, street, building), to quote it back."""
+    street = " ".join(part for part in (found.line1, found.line2) if part)
+    return f"〒{found.postal_code} {street}" if lang == "ja" else f"{found.postal_code} {street}"
 
 
 def with_earlier_fields(turn: Turn, found: AddressText) -> AddressText:
@@ -157,6 +184,11 @@ def choose_method(turn: Turn) -> Decision:
 def _choose(turn: Turn, method: str, *, done: Iterable[str] = ()) -> Decision:
     lang = turn.lang
     state = turn.conv.state
+    refusal = _after_delivery_over(turn) if method == "after_delivery" else None
+    if refusal is not None:
+        # The system prompt's limit says the shop would refuse it: say so now and show the
+        # methods, rather than make the call and explain its failure in a second step.
+        return respond(lang, [refusal], [call("show_payment_methods")])
     # The tool shows the card form itself when card is chosen and no card is entered yet.
     needs_card_form = method == "card" and (state is None or state.card is None)
     calls, parts = next_step(turn, done=done, method=method, card_form_shown=needs_card_form)

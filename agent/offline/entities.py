@@ -110,7 +110,7 @@ _EN_PHRASE_STOP = STOP_WORDS | frozenset(words_of(
     "hey thanks thank cheap cheaper cheapest expensive available availability sold and or "
     "couple dozen few pair each apiece morning afternoon evening night day anymore longer pay paid "
     "paying payment use using via check hmm hm um umm uh er oh ah well lot pack packs packet "
-    "packets"))
+    "packets sorry continue"))
 _EACH = _rx(r"ずつ|\beach\b|\bapiece\b")
 _PUNCTUATION = ".,!?;:\"'’()[]「」『』、。？！・…~"
 _PARTICLES_ONLY = re.compile(r"[をはがもにでとのへや]+")

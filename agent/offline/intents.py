@@ -249,6 +249,9 @@ _GREETING = _rx(
     r"^\s*(?:hi|hello|hey|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening|day))\b"
     r"|こんにちは|こんばんは|おはよう|はじめまして|やあ|^\s*どうも[。!！]?\s*$"
 )
+# "I'm back", "ただいま": a greeting on returning, not a product called "back".
+_RETURNING = _rx(r"\bi'?m\s+back\b|\bi\s+am\s+back\b|\bwe'?re\s+back\b|\bback\s+again\b|ただいま"
+                 r"|戻りました|戻ってきました")
 _THANKS = _rx(r"\bthanks?\b|thank\s+you|\bthx\b|\bty\b|\bcheers\b|appreciate|ありがとう|有難う|サンキュー"
               r"|助かり")
 _AFFIRM = _rx(
@@ -324,7 +327,9 @@ def understand(text: str, fallback: Lang) -> Understanding:
         if compared:
             return u("compare", items=compared)
 
-    items = find_items(_CHECKOUT.sub(" ", t) if wants_checkout else t)
+    returning = bool(_RETURNING.search(t))
+    spoken = _RETURNING.sub(" ", t)
+    items = find_items(_CHECKOUT.sub(" ", spoken) if wants_checkout else spoken)
     named = tuple(item for item in items if item.names_something)
     quantity = find_quantity(t)
     has_words = any(item.phrase for item in items)
@@ -363,7 +368,7 @@ def understand(text: str, fallback: Lang) -> Understanding:
         return u("deny")
     if _THANKS.search(t) and not has_words:
         return u("thanks")
-    if _GREETING.search(t) and not has_words:
+    if (_GREETING.search(t) or returning) and not has_words:
         return u("greeting")
     if _AFFIRM.search(t):
         return u("affirm", items=named)

@@ -33,6 +33,7 @@ __all__ = [
     "concepts_in",
     "has_product_words",
     "is_generic",
+    "only_shop_words",
     "resolve_reference",
 ]
 
@@ -213,6 +214,13 @@ def _unknown_tokens(phrase: str) -> tuple[list[str], list[str]]:
         leftover = _SURFACES.sub(" ", fold_for_matching(run))
         japanese.extend(word for word in leftover.split() if len(word) >= 2)
     return latin, japanese
+
+
+def only_shop_words(phrase: str) -> bool:
+    """Whether a phrase is made of vocabulary words alone ("美濃焼の湯呑み", not "continue English
+    bag Brazil coffee beans"), so it can stand for a product's name in a reply."""
+    latin, japanese = _unknown_tokens(phrase)
+    return bool(_SURFACES.search(fold_for_matching(phrase))) and not latin and not japanese
 
 
 def has_product_words(phrase: str) -> bool:

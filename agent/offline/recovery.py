@@ -141,12 +141,21 @@ def recover(turn: Turn) -> Decision:
     parts: list[str] = []
     calls: list[PlannedCall] = []
     executed = turn.executed()
+    address_refused = any(e.name == "set_shipping_address" and not e.ok
+                          for e in turn.conv.exchanges)
     for exchange in turn.conv.exchanges:
         if exchange.ok:
             parts.append(success_sentence(turn, exchange))
+            continue
+        if address_refused and exchange.error_code == "checkout_incomplete":
+            # The confirmation went with the address in one response: the address's own
+            # explanation and pre-filled form are the fix; a blank form must not replace it.
             continue
         text, fixes = _explain(turn, exchange)
         parts.append(text)
         calls.extend(fix for fix in fixes if fix.key not in executed
                      and all(fix.key != c.key for c in calls))
+    if address_refused and turn.done("show_payment_methods") is not None:
+        # The methods went out with the address in one response and are on screen already.
+        parts.append(say("methods_after_address", lang))
     return respond(lang, list(dict.fromkeys(p for p in parts if p)), calls)

@@ -173,7 +173,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "confirm": ("Here's your order for confirmation. Please check the total and press Pay to "
                 "place it.",
                 "ご注文内容の確認画面です。合計金額をご確認のうえ、「支払う」を押してください。"),
+    "address_saved_typed": ("Thanks, I've saved your delivery address ({address}).",
+                            "お届け先（{address}）を登録しました。"),
     "address_saved": ("Thanks, we'll deliver to: {address}.", "お届け先を登録しました：{address}。"),
+    "methods_after_address": ("Then choose how to pay below.",
+                              "住所を修正したら、下からお支払い方法をお選びください。"),
     "address_form_prefilled": ("Please check the address: {problems}. You can correct it in the form.",
                                "住所をご確認ください：{problems}フォームで修正できます。"),
     "cancel_placed": ("Your order {order} is already placed, so I can't cancel it in the chat. "

@@ -5,7 +5,9 @@ adding more, changing quantities and removing. A product the conversation has no
 searched first (a response with search calls and no text); the next step resolves it among the
 search results and acts: the top hit when it clearly matches, otherwise the shopper is asked which
 one. Stock shown to the model is respected: a sold-out product is not added, and a quantity above
-the stock is offered at what is left.
+the stock is offered at what is left; a quantity over the per-product limit is refused at once. The
+text of an add names the product as the shopper will read it, so it goes in the same response as
+the calls.
 
 Limits: quantities apply per item as written; "remove the mug" with two mugs in the cart asks which
 one, while "no mugs" / "マグはいらない" removes every mug.
@@ -26,15 +28,18 @@ from agent.offline.products import (
     Reference,
     best_matches,
     is_generic,
+    only_shop_words,
     resolve_reference,
 )
 from agent.offline.replies import say
 
-__all__ = ["Resolved", "add_items", "add_more", "remove_items", "resolve", "search_first",
-           "set_quantity"]
+__all__ = ["MAX_QUANTITY", "Resolved", "add_items", "add_more", "remove_items", "resolve",
+           "search_first", "set_quantity"]
 
 _REMOVE_ALL = re.compile(r"^\s*no\s|don'?t\s+want|いらない|要らない|いりません|なしで|不要|\ball\b|全部",
                          re.IGNORECASE)
+#: The most of one product a cart line takes, as the `add_to_cart` schema states (1-99).
+MAX_QUANTITY = 99
 _SIZE_SUFFIX = re.compile(r"\s*\b(?:XXL|XL|XS|S|M|L)\b\s*$")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
@@ -175,11 +180,13 @@ def _known_stock(turn: Turn, product: Candidate) -> int | None:
 def add_items(turn: Turn, items: tuple[ItemRequest, ...], *, then: Decision | None = None
               ) -> Decision:
     """Add each item (searching first for unknown ones); `then` follows when all went in."""
+    lang = turn.lang
     resolved = [resolve(turn, item) for item in items]
+    if any(r.item.quantity is not None and r.item.quantity > MAX_QUANTITY for r in resolved):
+        return _over_limit(turn, resolved)
     searching = search_first(turn, resolved)
     if searching is not None:
         return searching
-    lang = turn.lang
     calls: list[PlannedCall] = []
     parts: list[str] = []
     questions = 0
@@ -201,7 +208,15 @@ def add_items(turn: Turn, items: tuple[ItemRequest, ...], *, then: Decision | No
             continue
         calls.append(call("add_to_cart", sku=r.product.sku, quantity=quantity))
         name = _name_in_result(turn, r.product)
-        waiting = waiting or _in_other_language(name, lang)
+        if _in_other_language(name, lang):
+            # Known only by its name in the other language (the shopper switched): call it what
+            # the shopper did ("美濃焼の湯呑み") when those words are plainly a product's, else add
+            # first and name it from the tool's result.
+            phrase = r.item.phrase
+            if phrase and not _in_other_language(phrase, lang) and only_shop_words(phrase):
+                name = phrase
+            else:
+                waiting = True
         parts.append(say("added", lang, quantity=quantity, name=name))
     if calls and not questions and then is None and waiting:
         # The product is known by its name in the other language (the shopper switched): add it
@@ -212,6 +227,18 @@ def add_items(turn: Turn, items: tuple[ItemRequest, ...], *, then: Decision | No
             return respond(lang, [*parts, then.text or ""], [*calls, *then.calls])
         parts.append(say("anything_else", lang))
     return respond(lang, parts, calls)
+
+
+def _over_limit(turn: Turn, resolved: list[Resolved]) -> Decision:
+    """ "1000 erasers": the per-product limit, and the products asked for shown to choose from."""
+    lang = turn.lang
+    parts = [say("error_quantity", lang, min=1, max=MAX_QUANTITY)]
+    queries = list(dict.fromkeys(r.item.query for r in resolved if r.search))
+    parts += [say("not_found", lang, query=r.item.query) for r in resolved
+              if r.missing and r.item.phrase]
+    if queries:
+        parts.append(say("browse", lang, query=replies.listing(queries, lang)))
+    return respond(lang, parts, [call("search_products", query=query) for query in queries])
 
 
 def _name_in_result(turn: Turn, product: Candidate) -> str:

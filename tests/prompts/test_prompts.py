@@ -6,13 +6,16 @@ of tests/prompts/snapshots/ like any other change.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from agent.testing import ScriptedModel
+from agent.tool_schemas import TOOL_ARGS, openai_tools
 from agent.turn import ConversationAgent
 from agent.widgets import CardFormConfig
 from prompts import SHIPPED_DIR, load_prompts
@@ -63,3 +66,25 @@ def test_a_variant_missing_a_locale_is_refused(tmp_path: Path) -> None:
     (tmp_path / "en" / "system.txt").write_text("x", encoding="utf-8")
     with pytest.raises(FileNotFoundError, match="ja/system.txt"):
         load_prompts(tmp_path)
+
+
+def test_tool_schemas_show_no_limits_yet_the_arguments_keep_them() -> None:
+    """The model sees types, required fields and enums; the argument models refuse the rest."""
+    shown = json.dumps(openai_tools())
+    for keyword in ("maxLength", "minLength", "maximum", "minimum", "default", "title", "anyOf"):
+        assert f'"{keyword}"' not in shown
+    parameters = {tool["function"]["name"]: tool["function"]["parameters"]
+                  for tool in openai_tools()}
+    assert parameters["choose_payment_method"]["properties"]["method"]["enum"] == [
+        "card", "after_delivery", "konbini"]
+    assert parameters["set_cart_quantity"]["required"] == ["sku", "quantity"]
+    assert parameters["view_cart"] == {"properties": {}, "type": "object"}
+    assert openai_tools() is openai_tools()  # rendered once: the prompt prefix stays byte-stable
+    with pytest.raises(ValidationError):
+        TOOL_ARGS["search_products"].model_validate({"query": "x" * 201})
+    with pytest.raises(ValidationError):
+        TOOL_ARGS["search_products"].model_validate({"query": "tea", "limit": 11})
+    with pytest.raises(ValidationError):
+        TOOL_ARGS["add_to_cart"].model_validate({"sku": "TEA-SENCHA", "price": 1})
+    added = TOOL_ARGS["add_to_cart"].model_validate({"sku": "TEA-SENCHA"})
+    assert added.model_dump() == {"sku": "TEA-SENCHA", "quantity": 1}  # the default, server-side

@@ -263,3 +263,11 @@ def test_the_turn_ends_in_text_after_the_step_limit() -> None:
         steps += tool_step(("view_cart", {}, cart_result()), start=index * 10)
     decision = decide_for("add two sencha", steps=steps)
     assert decision.calls == () and decision.text
+
+
+def test_after_delivery_over_the_stated_limit_is_declined_without_a_call() -> None:
+    # The system prompt states the limit: the refusal and the methods come in one response.
+    decision = decide_for("後払いにしてください", block=state(locale="ja", cart=[line(TEE_M_JA, 20)],
+                                                          address=ADDRESS_JA))
+    assert calls_of(decision) == [("show_payment_methods", {})]
+    assert decision.text is not None and "¥55,000" in decision.text and "¥66,250" in decision.text

@@ -250,17 +250,51 @@ def test_the_regular_one_is_asked_back_when_it_is_not_clear() -> None:
 # ------------------------------------------------------------------------------ language switch
 
 
+def test_a_product_shown_in_english_is_named_as_the_shopper_named_it() -> None:
+    block = state(recent=[MINO_YUNOMI])
+    history = [("user", "hello, do you sell tea cups?"),
+               ("assistant", "Here's what we have. " + shown_line([MINO_YUNOMI]))]
+    decision = decide_for("美濃焼の湯呑みを2つください", block=block, history=history)
+    # The name known is English: the reply uses the shopper's own Japanese words for it, in the
+    # same response as the add.
+    assert calls_of(decision) == [("add_to_cart", {"sku": "MUG-MINO-YUNOMI", "quantity": 2})]
+    assert decision.text is not None
+    assert decision.text.startswith("美濃焼の湯呑みを2点カートに追加しました。")
+
+
+def test_an_apology_before_switching_language_is_no_product() -> None:
+    brazil_ja = ShownProduct(sku="COF-BEANS-BRAZIL", name="ブラジル 中煎り コーヒー豆 200g",
+                             price=1580, stock=20, category="coffee")
+    decision = decide_for("sorry, can we continue in English? I'd like one bag of the Brazil "
+                          "coffee beans", block=state(locale="ja", recent=[brazil_ja]))
+    # Known from the Japanese list: added at once (no search for "sorry"); the words around it are
+    # not a product's name, so the reply waits for the English name in the result.
+    assert calls_of(decision) == [("add_to_cart", {"sku": "COF-BEANS-BRAZIL", "quantity": 1})]
+    assert decision.text is None
+
+
 def test_a_product_shown_in_english_is_named_from_the_japanese_result() -> None:
     block = state(recent=[MINO_YUNOMI])
     history = [("user", "hello, do you sell tea cups?"),
                ("assistant", "Here's what we have. " + shown_line([MINO_YUNOMI]))]
-    first = decide_for("美濃焼の湯呑みを2つください", block=block, history=history)
-    # The name known is English: add without text, and name it from the (Japanese) result.
+    first = decide_for("それを2つください", block=block, history=history)
+    # No Japanese words for it at all: add without text, and name it from the (Japanese) result.
     assert first.text is None
     assert calls_of(first) == [("add_to_cart", {"sku": "MUG-MINO-YUNOMI", "quantity": 2})]
     result = cart_result(line(ShownProduct(sku="MUG-MINO-YUNOMI", name="美濃焼 湯呑み",
                                            price=1650, stock=20), 2))
     steps = tool_step(("add_to_cart", {"sku": "MUG-MINO-YUNOMI", "quantity": 2}, result))
-    second = decide_for("美濃焼の湯呑みを2つください", block=block, history=history, steps=steps)
+    second = decide_for("それを2つください", block=block, history=history, steps=steps)
     assert calls_of(second) == []
     assert second.text is not None and second.text.startswith("美濃焼 湯呑みを2点カートに追加しました。")
+
+
+# ------------------------------------------------------------------------------ limits
+
+
+def test_a_quantity_over_the_limit_is_refused_and_the_products_shown() -> None:
+    decision = decide_for("I want 1000 erasers")
+    assert calls_of(decision) == [("search_products", {"query": "erasers"})]
+    assert decision.text is not None
+    assert decision.text.startswith("You can order between 1 and 99 of one product.")
+    assert not any(name == "add_to_cart" for name, _ in calls_of(decision))

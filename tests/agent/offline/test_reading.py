@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agent.offline import tokens
 from agent.offline.address_text import mentions_address, read_address
 from agent.offline.language import Lang, detect_language, find_quantity, kanji_number, nfkc
 from agent.offline.products import Candidate, Reference, best_matches, resolve_reference
+from agent.state_block import OrderState, ShownProduct, StateBlock, parse, render
 from tests.agent.offline.factories import (
+    ADDRESS_JA,
     GYOKURO,
     HASAMI,
     LOGO_MUG,
     SENCHA,
     SENCHA_JA,
+    TEE_M_JA,
     decide_for,
+    line,
     state,
 )
 
@@ -180,3 +186,34 @@ def test_the_estimate_counts_japanese_per_character() -> None:
     assert tokens.estimate_tokens("hello world!") == 3
     assert tokens.estimate_tokens("緑茶") == 2
     assert tokens.estimate_tokens("") == 0
+
+
+# ------------------------------------------------------------------------------ state block
+
+#: Names that look like the block's own line layout, or that a line cannot carry.
+_AWKWARD = [
+    ShownProduct(sku="ODD-1", name="Tea ¥500, stock 3, tea", price=800, stock=2, size="L"),
+    ShownProduct(sku="ODD-2", name="Mug: 1 × ¥2 = ¥2", price=0, stock=0, category="size x"),
+    ShownProduct(sku="ODD-3", name="Pens, set of 3", price=450, stock=7, category="a, b"),
+    ShownProduct(sku="ODD 4", name="two\nlines", price=1, stock=1),
+]
+
+
+@pytest.mark.parametrize("block", [
+    state(),
+    state(cart=[line(SENCHA, 2), line(HASAMI)], recent=[SENCHA, HASAMI, GYOKURO, *_AWKWARD]),
+    state(locale="ja", cart=[line(SENCHA_JA, 6), line(TEE_M_JA)], recent=[TEE_M_JA, SENCHA_JA],
+          address=ADDRESS_JA, method="card", card="visa ending 4242"),
+    state(cart=[line(_AWKWARD[1], 3)], method="konbini", payment_fee=200),
+    state(order=OrderState(id="o-1", status="paid", total=1800, payment_method="card")),
+], ids=["empty", "cart-and-products", "ja-ready-to-pay", "awkward-cart-line", "done"])
+def test_the_state_block_reads_back_as_the_shop_built_it(block: StateBlock) -> None:
+    assert parse(render(block)) == block
+
+
+def test_the_state_block_leaves_out_what_is_empty_but_keeps_a_zero_fee() -> None:
+    empty = json.loads(render(state()).split("\n", 1)[1])
+    assert set(empty) == {"locale", "stage", "missing"}
+    free = render(state(cart=[line(SENCHA, 5)]))  # free shipping from ¥5,000
+    assert '"shipping_fee":0' in free and '"payment_fee":0' in free
+    assert "TEA-SENCHA Sencha green tea 100 g: 5 × ¥1,200 = ¥6,000" in free

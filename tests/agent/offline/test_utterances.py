@@ -331,11 +331,13 @@ CASES: list[tuple[Situation, str, Expected]] = [
     # ---- an address typed in the chat
     (CART_EN, "Taro Yamada, 150-0002 Shibuya 2-21-1, 090-1234-5678, taro@example.com",
      (_c("set_shipping_address", name="Taro Yamada", postal_code="150-0002",
-         line1="Shibuya 2-21-1", phone="090-1234-5678", email="taro@example.com"),)),
+         line1="Shibuya 2-21-1", phone="090-1234-5678", email="taro@example.com"),
+      _c("show_payment_methods"))),
     (CART_EN, "name: Hanako Sato; postal code: 1500002; address: Shibuya 2-21-1 Shibuya Bldg 5F; "
               "phone: 03-1234-5678; email: hanako@example.jp",
      (_c("set_shipping_address", name="Hanako Sato", postal_code="150-0002",
-         line1="Shibuya 2-21-1", line2="Shibuya Bldg 5F", phone="03-1234-5678"),)),
+         line1="Shibuya 2-21-1", line2="Shibuya Bldg 5F", phone="03-1234-5678"),
+      _c("show_payment_methods"))),
     (CART_EN, "ship to Taro Yamada, 150-0002 Shibuya 2-21-1, 090-1234-5678, taro@example.com "
               "and I'll pay by card",
      (_c("set_shipping_address", name="Taro Yamada"),
@@ -345,15 +347,18 @@ CASES: list[tuple[Situation, str, Expected]] = [
     (CART_EN, "I want to change my address", (_c("show_address_form"),)),
     (CART_JA, "〒150-0002 東京都渋谷区渋谷2-21-1 山田太郎 09012345678 taro@example.com",
      (_c("set_shipping_address", name="山田太郎", postal_code="150-0002",
-         line1="東京都渋谷区渋谷2-21-1", phone="09012345678", email="taro@example.com"),)),
+         line1="東京都渋谷区渋谷2-21-1", phone="09012345678", email="taro@example.com"),
+      _c("show_payment_methods"))),
     (CART_JA, "名前：山田 太郎、郵便番号：150-0002、住所：東京都渋谷区渋谷2-21-1 渋谷ビル5F、"
               "電話：090-1234-5678、メール：taro@example.com",
      (_c("set_shipping_address", name="山田 太郎", line1="東京都渋谷区渋谷2-21-1",
-         line2="渋谷ビル5F", phone="090-1234-5678"),)),
+         line2="渋谷ビル5F", phone="090-1234-5678"),
+      _c("show_payment_methods"))),
     (CART_JA, "〒１５０ー０００２　東京都渋谷区渋谷２ー２１ー１山田花子様　０９０ー１２３４ー５６７８　"
               "hanako@example.jp",
      (_c("set_shipping_address", name="山田花子", postal_code="150-0002",
-         line1="東京都渋谷区渋谷2-21-1", phone="090-1234-5678"),)),
+         line1="東京都渋谷区渋谷2-21-1", phone="090-1234-5678"),
+      _c("show_payment_methods"))),
     (CART_JA, "住所を変更したい", (_c("show_address_form"),)),
     # ---- choosing how to pay (and the confirmation when nothing else is missing)
     (CART_ADDRESS_EN, "card", (_c("choose_payment_method", method="card"),)),
@@ -395,6 +400,8 @@ CASES: list[tuple[Situation, str, Expected]] = [
      "カード情報を入力したい", (_c("choose_payment_method", method="card"),)),
     # ---- small talk and help
     (EMPTY_EN, "hi", TEXT),
+    (CART_EN, "hi again, I'm back", TEXT),  # a greeting, not a product called "back"
+    (CART_JA, "ただいま", TEXT),
     (EMPTY_EN, "thanks", TEXT),
     (EMPTY_EN, "what can you do?", TEXT),
     (EMPTY_EN, "no thanks", TEXT),

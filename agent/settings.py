@@ -22,6 +22,13 @@ OFFLINE_MODEL = "offline"
 _PLACEHOLDER_KEYS = frozenset({"changethis", "changeme", "your-api-key", "sk-...", "sk-xxx", "xxx"})
 
 
+#: Shopper turns of history sent with every model call. The checkout facts (cart, address, method,
+#: the products shown lately) travel in the state block, so older talk adds cost, not knowledge:
+#: eight turns keep the prompt flat over a long conversation (issue 8: turn 60 within 1.2x of
+#: turn 5) while a shopper's recent references ("the second one", "as I said") stay in view.
+DEFAULT_HISTORY_TURNS = 8
+
+
 class AgentSettings(BaseSettings):
     """Which model to talk to and how patiently. Fields map to `CHATPAY_<NAME>` variables."""
 
@@ -41,7 +48,8 @@ class AgentSettings(BaseSettings):
         default=30.0, gt=0, description="Wall-time budget of one model call, retries included."
     )
     max_steps_per_turn: int = Field(default=4, ge=1, le=20, description="Model calls per turn.")
-    history_turns: int = Field(default=12, ge=1, description="Recent turns sent to the model.")
+    history_turns: int = Field(default=DEFAULT_HISTORY_TURNS, ge=1,
+                               description="Recent turns sent to the model.")
     prompt_dir: Path | None = Field(
         default=None, description="Prompt directory; unset means the shipped `prompts/`."
     )

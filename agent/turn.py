@@ -38,6 +38,7 @@ from agent.flow import confirm_if_ready
 from agent.guided import guided_reply
 from agent.model import Message, Model, ModelResponse, StreamingModel, ToolSchema
 from agent.redaction import redact, redact_fragments, redact_pair
+from agent.settings import DEFAULT_HISTORY_TURNS
 from agent.shop_tools import ToolContext, ToolOutcome, run_tool
 from agent.state import build_state
 from agent.state_block import StateBlock, render
@@ -109,7 +110,7 @@ class ConversationAgent:
     card_form: CardFormConfig
     prompts: PromptSet
     max_steps: int = 4
-    history_turns: int = 12
+    history_turns: int = DEFAULT_HISTORY_TURNS
     shop_name: str = "chatpay general store"
     _system: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
     #: Prompt sets of registered variants by name (a registered name never changes directory).

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.turn import ConversationAgent
@@ -52,7 +54,15 @@ def get_service(request: Request) -> ServiceSettings:
     return settings
 
 
-async def get_conversation(conversation_id: str, request: Request) -> Conversation:
+@dataclass(frozen=True, slots=True)
+class OpenedConversation:
+    """The conversation a request's bearer token opened: what routes need before their own work."""
+
+    id: str
+    locale: str
+
+
+async def get_conversation(conversation_id: str, request: Request) -> OpenedConversation:
     """The conversation the bearer token opens: 401 without a token, 404 for any other.
 
     A token of another conversation and an unknown id answer the same 404, so a shopper can never
@@ -63,18 +73,25 @@ async def get_conversation(conversation_id: str, request: Request) -> Conversati
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "A bearer token is required.",
                             headers={"WWW-Authenticate": "Bearer"})
-    conversation = None
+    row = None
     if _CONVERSATION_ID.fullmatch(conversation_id):
-        async with get_database(request).session() as session:
-            conversation = await session.get(Conversation, conversation_id)
-    if conversation is None or not token_matches(token.strip(), conversation.token_hash):
+        # Every shopper request passes here first, and the work it opens runs in transactions
+        # of its own: this read needs none (see Database.lone_read).
+        async with get_database(request).lone_read() as connection:
+            row = (await connection.execute(_OPEN, {"id": conversation_id})).first()
+    if row is None or not token_matches(token.strip(), row.token_hash):
         raise HTTPException(404, "Conversation not found.")
-    request.state.locale = conversation.locale
+    opened = OpenedConversation(id=conversation_id, locale=row.locale)
+    request.state.locale = opened.locale
     if request.method == "POST":
         limits = request.app.state.rate_limits
         limits["client"].hit(request.client.host if request.client else "unknown")
-        limits["conversation"].hit(conversation.id)
-    return conversation
+        limits["conversation"].hit(opened.id)
+    return opened
+
+
+_OPEN = select(Conversation.token_hash, Conversation.locale).where(
+    Conversation.id == bindparam("id"))
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
@@ -83,4 +100,4 @@ CommerceDep = Annotated[CommerceSettings, Depends(get_commerce)]
 GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
 AgentDep = Annotated[ConversationAgent, Depends(get_agent)]
 ServiceDep = Annotated[ServiceSettings, Depends(get_service)]
-ConversationDep = Annotated[Conversation, Depends(get_conversation)]
+ConversationDep = Annotated[OpenedConversation, Depends(get_conversation)]

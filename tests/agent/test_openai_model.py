@@ -636,7 +636,7 @@ def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> N
     defaults = AgentSettings()
     assert (defaults.model, defaults.model_timeout_s, defaults.model_max_attempts) == ("offline", 20, 4)
     assert (defaults.model_max_retry_seconds, defaults.max_steps_per_turn) == (30, 4)
-    assert defaults.history_turns == 12
+    assert defaults.history_turns == 8
     assert defaults.record_model_content is False
     assert (defaults.prompt_directory / "en" / "system.txt").is_file()  # the shipped prompts
 

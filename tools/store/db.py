@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -113,6 +114,21 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def lone_read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one read that needs no transaction around it.
+
+        On PostgreSQL it runs in autocommit: one round trip instead of BEGIN, the query and
+        ROLLBACK. SQLite keeps its usual transaction (the sqlite3 module's autocommit switch
+        would be reset to its implicit-BEGIN mode when the pool takes the connection back, and
+        there a BEGIN costs no round trip anyway).
+        """
+        async with self.engine.connect() as connection:
+            if self.is_sqlite:
+                yield connection
+            else:
+                yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -26,7 +26,7 @@ Message = dict[str, Any]
 """One Chat Completions message: system / user / assistant (optional `tool_calls`) / tool."""
 
 ToolSchema = dict[str, Any]
-"""One OpenAI tool: `{"type": "function", "function": {"name", "description", "parameters"}}`."""
+"""One OpenAI tool: `{"type": "function", "function": {"name", "description", "parameters"?}}`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from agent.texts import Locale
 from agent.widgets import CardFormConfig, Widget
 from tools import cart as cart_ops
 from tools.address import save_address, validate_address
+from tools.catalog.resolve import Ambiguous, NotFound, resolve_product
 from tools.catalog.search import search_products
 from tools.checkout.orders import get_order
 from tools.checkout.payment_choice import choose_payment_method, payment_options
@@ -50,6 +51,15 @@ class ToolOutcome:
     @property
     def ok(self) -> bool:
         return bool(self.result.get("ok"))
+
+
+class _RefusedWithWidgets(Exception):
+    """A domain refusal that should show widgets too (run_tool still rolls the change back)."""
+
+    def __init__(self, error: DomainError, shown: list[Widget]) -> None:
+        super().__init__(error.code)
+        self.error = error
+        self.shown = shown
 
 
 def _error(code: str, message: str, **details: Any) -> ToolOutcome:
@@ -81,17 +91,21 @@ def _cart_outcome(view: cart_ops.CartView, locale: Locale) -> ToolOutcome:
     return ToolOutcome({"ok": True, "cart": _cart_result(view, locale)}, [widgets.cart(view)])
 
 
+def _result_rows(cards: list[dict[str, Any]], locale: Locale) -> list[dict[str, Any]]:
+    """Product cards as the model reads them in a search result: the name in the locale."""
+    name_key = "name_ja" if locale == "ja" else "name"
+    # Only products that come in sizes carry one: an empty "size" on every result is noise.
+    return [{"sku": c["sku"], "name": c[name_key], "price": c["price"], "stock": c["stock"],
+             "category": c["category"], **({"size": c["size"]} if c["size"] else {})}
+            for c in cards]
+
+
 async def _search(ctx: ToolContext, args: schemas.SearchProductsArgs) -> ToolOutcome:
     hits = await search_products(ctx.session, args.query, limit=args.limit)
     if not hits:
         return _error("no_match", f"No product matches {args.query!r}.", query=args.query)
     cards = [product_card(hit.product) for hit in hits]
-    name_key = "name_ja" if ctx.locale == "ja" else "name"
-    # Only products that come in sizes carry one: an empty "size" on every result is noise.
-    results = [{"sku": c["sku"], "name": c[name_key], "price": c["price"], "stock": c["stock"],
-                "category": c["category"], **({"size": c["size"]} if c["size"] else {})}
-               for c in cards]
-    return ToolOutcome({"ok": True, "query": args.query, "results": results},
+    return ToolOutcome({"ok": True, "query": args.query, "results": _result_rows(cards, ctx.locale)},
                        [widgets.product_list(cards)])
 
 
@@ -116,9 +130,43 @@ async def _details(ctx: ToolContext, args: schemas.ProductDetailsArgs) -> ToolOu
 
 
 async def _add(ctx: ToolContext, args: schemas.AddToCartArgs) -> ToolOutcome:
-    view = await cart_ops.add_item(ctx.session, ctx.conversation.id, args.sku, args.quantity,
-                                   settings=ctx.commerce)
-    return _cart_outcome(view, ctx.locale)
+    if args.product is None:
+        assert args.sku is not None  # noqa: S101 - the argument model requires one of the two
+        view = await cart_ops.add_item(ctx.session, ctx.conversation.id, args.sku, args.quantity,
+                                       settings=ctx.commerce)
+        return _cart_outcome(view, ctx.locale)
+    return await _add_by_words(ctx, args.product, args.quantity)
+
+
+async def _add_by_words(ctx: ToolContext, words: str, quantity: int) -> ToolOutcome:
+    """Add the product the shopper's words mean, only when the catalogue says they mean one."""
+    found = await resolve_product(ctx.session, words)
+    if isinstance(found, NotFound):
+        return _error("no_match", f"No product matches {words!r}.", query=words)
+    if isinstance(found, Ambiguous):
+        cards = [product_card(product) for product in found.candidates]
+        # The candidates go to the model to ask which one, and on screen for the shopper to pick;
+        # a failed result may carry widgets (like the address form of a refused address).
+        outcome = _error("product_ambiguous",
+                         f"{words!r} does not name one product clearly: ask which one.",
+                         query=words, candidates=_result_rows(cards, ctx.locale))
+        outcome.widgets.append(widgets.product_list(cards))
+        return outcome
+    product = found.product
+    name = product.name_ja if ctx.locale == "ja" else product.name
+    try:
+        view = await cart_ops.add_item(ctx.session, ctx.conversation.id, product.sku, quantity,
+                                       settings=ctx.commerce)
+    except DomainError as exc:
+        # The model has not seen this product: the refusal ("only 2 left") must say which one the
+        # words meant, and the shopper sees its card to accept what is left.
+        exc.details.setdefault("sku", product.sku)
+        exc.details["name"] = name
+        raise _RefusedWithWidgets(exc, [widgets.product_list([product_card(product)])]) from exc
+    # Which product the words meant, for the model to name it (the cart alone does not say).
+    added = {"sku": product.sku, "name": name, "price": product.price}
+    return ToolOutcome({"ok": True, "added": added, "cart": _cart_result(view, ctx.locale)},
+                       [widgets.cart(view)])
 
 
 async def _set_quantity(ctx: ToolContext, args: schemas.SetCartQuantityArgs) -> ToolOutcome:
@@ -249,5 +297,9 @@ async def run_tool(ctx: ToolContext, name: str, arguments: dict[str, Any] | None
     except DomainError as exc:
         await savepoint.rollback()  # a refused change leaves nothing half-done
         return ToolOutcome({"ok": False, "error": exc.to_dict(ctx.locale)})
+    except _RefusedWithWidgets as refused:
+        await savepoint.rollback()
+        return ToolOutcome({"ok": False, "error": refused.error.to_dict(ctx.locale)},
+                           refused.shown)
     await savepoint.commit()
     return outcome

@@ -74,7 +74,7 @@ class StateBlock(_Frozen):
     payment_method: Literal["card", "after_delivery", "konbini"] | None = None
     card: str | None = None  # e.g. "visa ending 4242"
     missing: list[str] = []  # cart | address | payment_method | card
-    recent_products: list[ShownProduct] = []  # most recently shown first, at most 8
+    recent_products: list[ShownProduct] = []  # most recently shown first, at most 5
     order: OrderState | None = None
 
 

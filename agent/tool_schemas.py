@@ -23,7 +23,14 @@ import json
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 
 def _not_a_bool(value: object) -> object:
@@ -67,10 +74,19 @@ class ProductDetailsArgs(_Args):
 
 
 class AddToCartArgs(_Args):
-    """Add a product to the cart (adds to any quantity there)."""
+    """Add a product (adds to any quantity there) by sku, or by the shopper's words if it was not
+    shown; unclear words come back with candidates."""
 
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str | None = Field(default=None, min_length=1, max_length=64)
+    # The shopper's words for one product; the shop adds it only when they fit one product alone.
+    product: str | None = Field(default=None, min_length=1, max_length=200)
     quantity: Quantity = Field(default=1)
+
+    @model_validator(mode="after")
+    def _sku_or_product(self) -> AddToCartArgs:
+        if (self.sku is None) == (self.product is None):
+            raise ValueError("give exactly one of sku or product")
+        return self
 
 
 class SetCartQuantityArgs(_Args):
@@ -187,9 +203,13 @@ def openai_tools() -> tuple[dict[str, Any], ...]:
     """The tool list in OpenAI Chat Completions form, built once per process."""
     tools = []
     for name, model in TOOL_ARGS.items():
-        description = " ".join((model.__doc__ or "").split())
-        tools.append({"type": "function", "function": {
-            "name": name, "description": description, "parameters": _schema(model)}})
+        function: dict[str, Any] = {"name": name,
+                                    "description": " ".join((model.__doc__ or "").split())}
+        if model.model_fields:
+            function["parameters"] = _schema(model)
+        # else no `parameters` at all: in the Chat Completions API that declares a function
+        # without arguments, and saves half of a no-argument tool's tokens on every request.
+        tools.append({"type": "function", "function": function})
     return tuple(tools)
 
 

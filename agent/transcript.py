@@ -184,7 +184,13 @@ def last_user_text(rows: Sequence[EventRow]) -> tuple[int, str] | None:
     return None
 
 
-def recent_products(rows: Sequence[EventRow], *, limit: int = 8) -> list[dict[str, Any]]:
+#: Products the state block lists: one search's worth (a search shows five). Older lists stay in
+#: the history window as their widget lines; every product listed costs ~15 tokens per call.
+RECENT_PRODUCTS = 5
+
+
+def recent_products(rows: Sequence[EventRow], *,
+                    limit: int = RECENT_PRODUCTS) -> list[dict[str, Any]]:
     """Products shown most recently first (from product_list widgets), without duplicates."""
     seen: set[str] = set()
     products: list[dict[str, Any]] = []

@@ -345,11 +345,8 @@ class ConversationAgent:
         """
         async with self.db.session() as session:
             conversation: Conversation | None = None
-            if result.source == "guided" or ready is not False:
-                conversation = await session.get(Conversation, conversation_id)
-                assert conversation is not None  # noqa: S101 - checked by respond
             if result.source == "guided":
-                assert conversation is not None  # noqa: S101 - read just above
+                conversation = await self._conversation(session, conversation_id)
                 events = await guided_reply(session, conversation, text, locale, self.commerce,
                                             self.card_form)
             else:
@@ -358,7 +355,9 @@ class ConversationAgent:
                 reply = _storable(reply)
                 events = [message_event("assistant", reply)]
                 events += [widget_event(w) for w in _dedupe(shown)]
-            if conversation is not None:
+            if ready is not False and not any(
+                    e["type"] == "widget" and e["widget"]["kind"] == "confirm" for e in events):
+                conversation = conversation or await self._conversation(session, conversation_id)
                 events += await confirm_if_ready(session, conversation, locale, self.commerce,
                                                  events, known_ready=ready)
             await append_events(session, conversation_id, events, source=result.source)
@@ -367,6 +366,12 @@ class ConversationAgent:
             await session.commit()
         result.events = events
         return result
+
+    @staticmethod
+    async def _conversation(session: AsyncSession, conversation_id: str) -> Conversation:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None  # noqa: S101 - checked by respond
+        return conversation
 
     def _failed_call_row(self, conversation_id: str, step: int, exc: ModelError,
                          prompts: PromptSet) -> dict[str, Any]:

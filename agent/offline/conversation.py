@@ -56,6 +56,36 @@ class ToolExchange:
     def error_code(self) -> str:
         return str(self.error.get("code", "")) if not self.ok else ""
 
+    @property
+    def sku(self) -> str:
+        """The product's sku: the call's argument, or the one the shop chose from the words."""
+        sku = self.arguments.get("sku")
+        if not sku and self.result is not None:
+            added = self.result.get("added")
+            sku = added.get("sku") if isinstance(added, Mapping) else None
+        return str(sku or "").upper()
+
+    @property
+    def words(self) -> str | None:
+        """The shopper's words an `add_to_cart` named its product by (None: it gave a sku)."""
+        words = self.arguments.get("product") if self.name == "add_to_cart" else None
+        return words if isinstance(words, str) else None
+
+    @property
+    def found(self) -> list[dict[str, Any]] | None:
+        """The products a search found, or the candidates of words that fit several (else None).
+
+        `add_to_cart` by the shopper's words answers `product_ambiguous` with candidates shaped
+        like search results: they are read exactly like a search's.
+        """
+        raw: object = None
+        if self.name == "search_products" and self.ok and self.result is not None:
+            raw = self.result.get("results")
+        elif self.words is not None and self.error_code == "product_ambiguous":
+            details = self.error.get("details")
+            raw = details.get("candidates") if isinstance(details, Mapping) else None
+        return [r for r in raw if isinstance(r, dict)] if isinstance(raw, list) else None
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -123,11 +153,11 @@ class Conversation:
 
     @cached_property
     def search_results(self) -> tuple[Candidate, ...]:
-        """Products found by this turn's searches, latest search first."""
+        """Products found by this turn's searches (and unclear adds), latest first."""
         found: list[Candidate] = []
         for exchange in reversed(self.exchanges):
-            if exchange.name == "search_products" and exchange.ok and exchange.result is not None:
-                found.extend(_candidates(exchange.result.get("results")))
+            if exchange.found is not None:
+                found.extend(_candidates(exchange.found))
         return tuple(unique_by_sku(found))
 
     @cached_property
@@ -146,8 +176,8 @@ class Conversation:
         """The product list shown last, in its order (for "the first one", "the cheaper one")."""
         by_sku = {c.sku: c for c in self.candidates}
         for exchange in reversed(self.exchanges):
-            if exchange.name == "search_products" and exchange.ok and exchange.result is not None:
-                return tuple(_with_cart(_candidates(exchange.result.get("results")),
+            if exchange.found is not None:
+                return tuple(_with_cart(_candidates(exchange.found),
                                         {c.sku: c.in_cart for c in self.cart}))
         for role, text in reversed(self.history):
             if role != "assistant":
@@ -170,7 +200,7 @@ class Conversation:
         by_sku = {c.sku: c for c in self.candidates}
         for exchange in reversed(self.exchanges):
             if exchange.name in ("product_details", "add_to_cart", "set_cart_quantity"):
-                sku = str(exchange.arguments.get("sku", "")).upper()
+                sku = exchange.sku
                 if sku in by_sku:
                     return by_sku[sku]
         for _role, text in reversed(self.history[-6:]):
@@ -188,7 +218,7 @@ class Conversation:
             return None
         cart = {c.sku: c for c in self.cart}
         for exchange in reversed(self.exchanges):
-            sku = str(exchange.arguments.get("sku", "")).upper()
+            sku = exchange.sku
             if sku in cart:
                 return cart[sku]
         for _role, text in reversed(self.history[-6:]):

@@ -72,9 +72,11 @@ class Turn:
         return None
 
     def searched(self, query: str) -> ToolExchange | None:
-        """This turn's search for exactly this query (successful or not)."""
+        """This turn's search for exactly this query, or add by these words (whatever came back)."""
         for exchange in reversed(self.conv.exchanges):
             if exchange.name == "search_products" and exchange.arguments.get("query") == query:
+                return exchange
+            if exchange.words == query:
                 return exchange
         return None
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agent.offline import checkout_flow, questions, shopping
-from agent.offline.conversation import Conversation
+from agent.offline.conversation import Conversation, ToolExchange
 from agent.offline.decision import Decision, PlannedCall, Turn, call, respond
 from agent.offline.entities import ItemRequest
 from agent.offline.intents import IntentKind, understand
@@ -38,12 +38,19 @@ def decide(conversation: Conversation) -> Decision:
     said = understand(conversation.user_text, conversation.locale)
     turn = Turn(conversation, said)
     steps = conversation.steps
-    if steps and any(not e.ok and e.name != "search_products" for e in steps[-1].exchanges):
+    if steps and any(not e.ok and not _like_a_search(e) for e in steps[-1].exchanges):
         return recover(turn)
     if len(steps) >= MAX_STEPS_PER_TURN:
         return _summary(turn)
     decision = _PLANS[said.intent](turn)
     return _without_repeats(turn, decision)
+
+
+def _like_a_search(exchange: ToolExchange) -> bool:
+    """A search, or an add by the shopper's words that found several products or none: the plan
+    goes on with what was found (asks which one, or says nothing matched), as after a search."""
+    return exchange.name == "search_products" or (
+        exchange.words is not None and exchange.error_code in ("product_ambiguous", "no_match"))
 
 
 def _without_repeats(turn: Turn, decision: Decision) -> Decision:

@@ -53,7 +53,7 @@ def success_sentence(turn: Turn, exchange: ToolExchange) -> str:
     name = exchange.name
     if name == "add_to_cart":
         return say("added", lang, quantity=args.get("quantity", 1),
-                   name=_name_of(turn, sku, exchange.result))
+                   name=_name_of(turn, exchange.sku, exchange.result))
     if name == "set_cart_quantity":
         if args.get("quantity") == 0:
             return say("removed", lang, name=_name_of(turn, sku))
@@ -79,9 +79,11 @@ def _explain(turn: Turn, exchange: ToolExchange) -> tuple[str, list[PlannedCall]
     info: Mapping[str, Any] = details if isinstance(details, Mapping) else {}
     sku = str(info.get("sku") or exchange.arguments.get("sku") or "")
     if code == "no_match":
-        return say("not_found", lang, query=exchange.arguments.get("query", "")), []
+        query = exchange.arguments.get("query") or exchange.words or ""
+        return say("not_found", lang, query=query), []
     if code == "insufficient_stock":
-        name = _name_of(turn, sku)
+        # An add by the shopper's words names the product the shop chose in the details.
+        name = str(info.get("name") or _name_of(turn, sku))
         available = info.get("available")
         if not isinstance(available, int) or available <= 0:
             return say("sold_out", lang, name=name), []

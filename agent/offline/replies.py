@@ -77,6 +77,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                      "安全のため、チャットではカード番号をお受けできません（送信された番号は使用していません）。"
                      "下の安全な入力フォームにご入力ください。"),
     "added": ("Added {quantity} × {name} to your cart.", "{name}を{quantity}点カートに追加しました。"),
+    "added_it": ("Done — I've added it to your cart.", "1点カートに追加しました。"),
+    "added_count": ("Done — I've added {quantity} to your cart.", "{quantity}点カートに追加しました。"),
     "added_more": ("Added {quantity} more × {name} to your cart.",
                    "{name}をさらに{quantity}点カートに追加しました。"),
     "quantity_set": ("Changed {name} to {quantity} in your cart.",

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent.offline import replies
+from agent.offline.conversation import ToolExchange
 from agent.offline.decision import Decision, PlannedCall, Turn, call, respond
 from agent.offline.entities import ItemRequest
 from agent.offline.language import Lang
@@ -42,6 +43,8 @@ _REMOVE_ALL = re.compile(r"^\s*no\s|don'?t\s+want|いらない|要らない|い�
 MAX_QUANTITY = 99
 _SIZE_SUFFIX = re.compile(r"\s*\b(?:XXL|XL|XS|S|M|L)\b\s*$")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+# "a notebook", "any apron": the shopper's words stand for any product of that kind.
+_ANY_OF_A_KIND = r"\b(?:a|an|any)\s+{phrase}\b"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class Resolved:
     options: tuple[Candidate, ...] = ()
     search: bool = False  # not among the products the conversation has: search the catalogue
     missing: bool = False  # searched in this turn (or looked for in the cart) and not found
+    added: bool = False  # added by the shopper's words in this turn already
 
 
 def resolve(turn: Turn, item: ItemRequest, *, cart_only: bool = False) -> Resolved:
@@ -80,10 +84,12 @@ def _by_phrase(turn: Turn, item: ItemRequest, pool: tuple[Candidate, ...],
     conv = turn.conv
     searched = None if cart_only else turn.searched(item.query)
     if searched is not None:
-        if not searched.ok:
+        if searched.words is not None and searched.ok:
+            return Resolved(item, product=_added(turn, searched), added=True)
+        found = searched.found
+        if found is None:
             return Resolved(item, missing=True)
-        results = [c for c in conv.search_results
-                   if c.sku in {r.get("sku") for r in _results(searched.result)}]
+        results = [c for c in conv.search_results if c.sku in {r.get("sku") for r in found}]
         matches = best_matches(item.phrase, results, size=item.size)
         if not matches:
             # The search found products my words do not pin down: the shopper sees them; ask.
@@ -120,9 +126,25 @@ def _by_size(turn: Turn, item: ItemRequest, pool: tuple[Candidate, ...]) -> Reso
     return Resolved(item, options=tuple(base[:4]))
 
 
-def _results(result: object) -> list[dict[str, object]]:
-    raw = result.get("results") if isinstance(result, dict) else None
-    return [r for r in raw if isinstance(r, dict)] if isinstance(raw, list) else []
+def _added(turn: Turn, exchange: ToolExchange) -> Candidate:
+    """The product an add by the shopper's words put in the cart, as its result names it."""
+    added = exchange.result.get("added") if exchange.result is not None else None
+    info: Mapping[str, object] = added if isinstance(added, Mapping) else {}
+    price = info.get("price")
+    in_cart = next((c.in_cart for c in turn.conv.cart if c.sku == exchange.sku), 0)
+    return Candidate(exchange.sku, str(info.get("name") or exchange.sku),
+                     price if isinstance(price, int) else 0, in_cart=in_cart)
+
+
+def _by_words(item: ItemRequest) -> bool:
+    """Whether an item the conversation never showed can be added by the shopper's words at once.
+
+    The shop adds it only when the words fit one product (else it answers with candidates, read
+    like search results), so a search first would only cost a model call. Not for "the cheapest
+    tea" (a choice among results) nor for a quantity that needs asking about.
+    """
+    quantity = 1 if item.quantity is None else item.quantity
+    return bool(item.phrase) and item.reference is None and 0 < quantity <= MAX_QUANTITY
 
 
 def search_first(turn: Turn, resolved: list[Resolved]) -> Decision | None:
@@ -184,7 +206,8 @@ def add_items(turn: Turn, items: tuple[ItemRequest, ...], *, then: Decision | No
     resolved = [resolve(turn, item) for item in items]
     if any(r.item.quantity is not None and r.item.quantity > MAX_QUANTITY for r in resolved):
         return _over_limit(turn, resolved)
-    searching = search_first(turn, resolved)
+    by_words = all(_by_words(r.item) for r in resolved if r.search)
+    searching = None if by_words else search_first(turn, resolved)
     if searching is not None:
         return searching
     calls: list[PlannedCall] = []
@@ -192,6 +215,18 @@ def add_items(turn: Turn, items: tuple[ItemRequest, ...], *, then: Decision | No
     questions = 0
     waiting = False
     for r in resolved:
+        if r.search:
+            quantity = 1 if r.item.quantity is None else r.item.quantity
+            calls.append(call("add_to_cart", product=r.item.query, quantity=quantity))
+            said = _added_by_words(turn, r.item, quantity)
+            waiting = waiting or said is None
+            parts.append(said or "")
+            continue
+        if r.added and r.product is not None:
+            # Went in by the shopper's words in an earlier step of this turn: only say so.
+            quantity = 1 if r.item.quantity is None else r.item.quantity
+            parts.append(say("added", lang, quantity=quantity, name=r.product.name))
+            continue
         if r.product is None:
             parts.append(_clarify(turn, r))
             questions += 1
@@ -227,6 +262,25 @@ def add_items(turn: Turn, items: tuple[ItemRequest, ...], *, then: Decision | No
             return respond(lang, [*parts, then.text or ""], [*calls, *then.calls])
         parts.append(say("anything_else", lang))
     return respond(lang, parts, calls)
+
+
+def _added_by_words(turn: Turn, item: ItemRequest, quantity: int) -> str | None:
+    """The reply to an add by the shopper's words, true whichever product the shop picks; None
+    when the shopper must be told which product they got (the add goes first, without text).
+
+    The shop adds only a product those words clearly name, so they may name it when they are
+    plainly shop words in the reply's language ("sencha", "湯呑み"). Words for any product of a
+    kind ("a notebook") leave the choice to the shop: the reply must say which one it chose, so it
+    waits for the result. Other words get a reply that names nothing; the cart shown with it does.
+    """
+    lang = turn.lang
+    phrase = item.phrase
+    if re.search(_ANY_OF_A_KIND.format(phrase=re.escape(phrase)), turn.said.text, re.IGNORECASE):
+        return None
+    if only_shop_words(phrase) and not _in_other_language(phrase, lang):
+        name = f"{phrase} {item.size}" if item.size else phrase
+        return say("added", lang, quantity=quantity, name=name)
+    return say("added_it" if quantity == 1 else "added_count", lang, quantity=quantity)
 
 
 def _over_limit(turn: Turn, resolved: list[Resolved]) -> Decision:

@@ -41,3 +41,13 @@ PURCHASE: tuple[ScriptedTurn, ...] = (
     ScriptedTurn("Let's check out.", "prepare_checkout", {},
                  "Here is your order: press Pay to confirm it."),
 )
+
+
+#: Benchmark 1's history check: after one item is in the cart, the same question again and again.
+#: Every turn does the same work, so any growth of its time with the turn index is the history's.
+REPEATED_TURNS = 24
+ADD_ONE = ScriptedTurn("One sencha, please.", "add_to_cart", {"sku": "TEA-SENCHA", "quantity": 1},
+                       "I added one Sencha green tea to your cart.")
+SAME_QUESTION = ScriptedTurn("What's in my cart?", "view_cart", {},
+                             "One Sencha green tea, ¥1,200 before shipping.")
+REPEATED: tuple[ScriptedTurn, ...] = (ADD_ONE, *([SAME_QUESTION] * REPEATED_TURNS))

@@ -95,6 +95,8 @@ def table(report: dict[str, Any]) -> Table:
         ("  chatpay p50 µs by turn 1..6",
          " ".join(_cell(v) for v in over.get("chatpay_p50_us_by_turn") or []), ""),
         ("  turn 6 / turn 1", over.get("growth_last_over_first"), "≤ 1.1"),
+        ("  same view_cart turn: last / first of 24 (history only)",
+         over.get("repeated_turn_growth_last_over_first"), ""),
         ("  chatpay SQL statements by turn 1..6",
          " ".join(_cell(v) for v in over.get("chatpay_sql_statements_by_turn") or []), ""),
         ("  chatpay p50 µs, model double that keeps nothing",

@@ -24,7 +24,7 @@ from agent.testing import ScriptedModel, text, tool_call
 from agent.turn import ConversationAgent
 from agent.widgets import CardFormConfig
 from evals.bench.peers import available_peers
-from evals.bench.purchase import PURCHASE, ScriptedTurn
+from evals.bench.purchase import PURCHASE, REPEATED, ScriptedTurn
 from evals.bench.timing import TurnTimings
 from prompts import load_prompts
 from tools.catalog.loader import load_catalog, load_demo_entries
@@ -161,6 +161,21 @@ def _ratio(mine: float, theirs: float | None) -> float | None:
     return round(mine / theirs, 2) if theirs and not math.isnan(theirs) else None
 
 
+async def repeated_turn_growth(agent: ConversationAgent, conversations: int) -> dict[str, Any]:
+    """The same view_cart turn 24 times over (after one add): its p50 at the last vs the first.
+
+    The purchase's six turns each do different checkout work, so their times differ for that
+    reason alone; here only the history changes from turn to turn.
+    """
+    timings = TurnTimings("chatpay_repeated")
+    for _ in range(conversations):
+        await run_conversation(agent, REPEATED, timings, recording=False)
+    medians = timings.p50_by_index()[1:]  # the add that sets the cart up is not compared
+    return {"repeated_turns": len(medians),
+            "repeated_turn_p50_us_first_last": [round(medians[0], 1), round(medians[-1], 1)],
+            "repeated_turn_growth_last_over_first": round(medians[-1] / medians[0], 3)}
+
+
 async def measure(conversations: int, warmup: int, directory: Path) -> dict[str, Any]:
     """Benchmark 1: chatpay and the installed peers, one conversation each in turn.
 
@@ -179,6 +194,7 @@ async def measure(conversations: int, warmup: int, directory: Path) -> dict[str,
             for peer in peers:
                 await peer.play(peer_timings[peer.key] if measured else None)
         statements = await statements_by_turn(agent, PURCHASE)
+        repeated = await repeated_turn_growth(agent, max(conversations // 4, 3))
     figures: dict[str, Any] = {
         "conversations": conversations, "warmup_conversations": warmup,
         "turns_per_conversation": len(PURCHASE), "model_calls_per_turn": 2,
@@ -197,5 +213,6 @@ async def measure(conversations: int, warmup: int, directory: Path) -> dict[str,
         figures[f"{key}_p99_us"] = round(timings.p99(), 1) if timings else None
         figures[f"{key}_p50_us_by_turn"] = timings.summary()["p50_us_by_turn"] if timings else None
         figures[f"ratio_vs_{key}"] = _ratio(chatpay.p50(), p50)
+    figures.update(repeated)
     figures["peers_missing"] = missing
     return figures

@@ -18,7 +18,7 @@ from agent.testing import text, tool_call
 from evals.bench import __main__ as bench_main
 from evals.bench import memory, throughput, tokens, turn_overhead
 from evals.bench.peers import available_peers
-from evals.bench.purchase import PURCHASE, ScriptedTurn
+from evals.bench.purchase import PURCHASE, REPEATED_TURNS, ScriptedTurn
 from evals.bench.report import judge
 from evals.bench.timing import TurnTimings, percentile
 from evals.metrics import count_text
@@ -59,6 +59,17 @@ async def test_the_scripted_purchase_runs_through_chatpays_loop_on_sqlite(tmp_pa
     assert all(value > 0 for value in timings.all)
     # Every turn reads and writes the database: its time includes SQLite.
     assert len(statements) == len(PURCHASE) and all(count > 5 for count in statements)
+
+
+async def test_the_repeated_turn_compares_the_same_work_at_its_last_and_first_turn(
+        tmp_path: Path) -> None:
+    async with turn_overhead.demo_database(tmp_path) as database:
+        agent = turn_overhead.build_agent(database)
+        figures = await turn_overhead.repeated_turn_growth(agent, conversations=2)
+    assert figures["repeated_turns"] == REPEATED_TURNS  # the add that sets the cart up is left out
+    first, last = figures["repeated_turn_p50_us_first_last"]
+    assert first > 0 and last > 0
+    assert figures["repeated_turn_growth_last_over_first"] == pytest.approx(last / first, rel=1e-2)
 
 
 async def test_a_turn_whose_tool_fails_breaks_the_benchmark(tmp_path: Path) -> None:

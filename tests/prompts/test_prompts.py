@@ -73,12 +73,12 @@ def test_tool_schemas_show_no_limits_yet_the_arguments_keep_them() -> None:
     shown = json.dumps(openai_tools())
     for keyword in ("maxLength", "minLength", "maximum", "minimum", "default", "title", "anyOf"):
         assert f'"{keyword}"' not in shown
-    parameters = {tool["function"]["name"]: tool["function"]["parameters"]
+    parameters = {tool["function"]["name"]: tool["function"].get("parameters")
                   for tool in openai_tools()}
     assert parameters["choose_payment_method"]["properties"]["method"]["enum"] == [
         "card", "after_delivery", "konbini"]
     assert parameters["set_cart_quantity"]["required"] == ["sku", "quantity"]
-    assert parameters["view_cart"] == {"properties": {}, "type": "object"}
+    assert parameters["view_cart"] is None  # no arguments: the API's way is no `parameters`
     assert openai_tools() is openai_tools()  # rendered once: the prompt prefix stays byte-stable
     with pytest.raises(ValidationError):
         TOOL_ARGS["search_products"].model_validate({"query": "x" * 201})
@@ -87,4 +87,9 @@ def test_tool_schemas_show_no_limits_yet_the_arguments_keep_them() -> None:
     with pytest.raises(ValidationError):
         TOOL_ARGS["add_to_cart"].model_validate({"sku": "TEA-SENCHA", "price": 1})
     added = TOOL_ARGS["add_to_cart"].model_validate({"sku": "TEA-SENCHA"})
-    assert added.model_dump() == {"sku": "TEA-SENCHA", "quantity": 1}  # the default, server-side
+    # the default, server-side (`product` is the other way to name it, unset here)
+    assert added.model_dump(exclude_none=True) == {"sku": "TEA-SENCHA", "quantity": 1}
+    assert "required" not in parameters["add_to_cart"]  # sku or product: the argument model checks
+    for neither_or_both in ({"quantity": 2}, {"sku": "TEA-SENCHA", "product": "sencha"}):
+        with pytest.raises(ValidationError):
+            TOOL_ARGS["add_to_cart"].model_validate(neither_or_both)

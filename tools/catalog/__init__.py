@@ -2,7 +2,8 @@
 
 This package only houses what a shopper's product questions need: `schema` (the catalogue-file
 format), `loader` (files to `Product` rows), `text` and `query` (folding and reading a shopper's
-words) and `search` (the index and `search_products`).
+words), `search` (the index and `search_products`) and `resolve` (the one product a shopper's
+words clearly mean, if any).
 """
 
 from tools.catalog.loader import (
@@ -15,6 +16,7 @@ from tools.catalog.loader import (
     parse_catalog,
     read_catalog_file,
 )
+from tools.catalog.resolve import Ambiguous, NotFound, Resolution, Resolved, resolve_product
 from tools.catalog.schema import CatalogEntry
 from tools.catalog.search import (
     ProductSnapshot,
@@ -27,11 +29,15 @@ from tools.catalog.search import (
 
 __all__ = [
     "DEMO_CATALOG_PATH",
+    "Ambiguous",
     "CatalogEntry",
     "CatalogFormatError",
     "EntryError",
     "LoadReport",
+    "NotFound",
     "ProductSnapshot",
+    "Resolution",
+    "Resolved",
     "SearchHit",
     "SearchIndex",
     "invalidate_search_index",
@@ -40,5 +46,6 @@ __all__ = [
     "normalize",
     "parse_catalog",
     "read_catalog_file",
+    "resolve_product",
     "search_products",
 ]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 from types import MappingProxyType
@@ -481,13 +481,24 @@ async def search_products(
     if not parsed.terms and parsed.size is None:
         return []
     index = await _current_index(session)
-    return index.search_parsed(parsed, limit=limit)
+    hits = index.search_parsed(parsed, limit=limit)
+    if not hits:
+        return hits
+    # Orders move stock without touching updated_at (so the index is not rebuilt after every
+    # sale: tools.checkout.orders): the hits' stock is read now, by primary key.
+    rows = await session.execute(
+        select(Product.id, Product.stock).where(Product.id.in_([h.product.id for h in hits])))
+    fresh: dict[int, int] = {product_id: stock for product_id, stock in rows}
+    return [hit if fresh.get(hit.product.id, hit.product.stock) == hit.product.stock
+            else SearchHit(hit.sku, hit.score, replace(hit.product, stock=fresh[hit.product.id]))
+            for hit in hits]
 
 
 async def _current_index(session: AsyncSession) -> SearchIndex[ProductSnapshot]:
-    # The fingerprint (row count, last update) is one cheap aggregate query. It also notices
-    # changes made by other processes sharing the database, which an in-process invalidation
-    # cannot, and stock changes (they bump updated_at), since hits carry stock.
+    # The fingerprint (row count, last catalogue edit) is one cheap aggregate query. It also
+    # notices changes made by other processes sharing the database, which an in-process
+    # invalidation cannot. Stock taken or returned by orders keeps updated_at (see
+    # tools.checkout.orders); search_products reads the hits' stock afresh instead.
     count, last_update = (
         await session.execute(select(func.count(Product.id), func.max(Product.updated_at)))
     ).one()

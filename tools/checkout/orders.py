@@ -143,7 +143,9 @@ async def confirm(
             taken = await session.execute(
                 update(Product)
                 .where(Product.sku == line["sku"], Product.stock >= line["quantity"])
-                .values(stock=Product.stock - line["quantity"])
+                # updated_at kept: it dates catalogue edits, which rebuild the search index
+                # (tools.catalog.search); a sale must not cost the next search a rebuild.
+                .values(stock=Product.stock - line["quantity"], updated_at=Product.updated_at)
             )
             if taken.rowcount != 1:  # type: ignore[attr-defined]
                 stock = await session.scalar(select(Product.stock).where(
@@ -184,7 +186,7 @@ async def transition(
         for line in order.lines:
             await session.execute(
                 update(Product).where(Product.id == line.product_id)
-                .values(stock=Product.stock + line.quantity)
+                .values(stock=Product.stock + line.quantity, updated_at=Product.updated_at)
             )
     order.status = new_status.value
     order.updated_at = now

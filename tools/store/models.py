@@ -99,6 +99,8 @@ class Product(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last catalogue edit (the search index is rebuilt after one); orders move stock
+    # without changing it (tools.checkout.orders).
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

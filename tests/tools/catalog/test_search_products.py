@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select, update
 
 from tests.factories import make_product
@@ -68,6 +70,28 @@ async def test_changes_by_other_sessions_are_seen_without_invalidation(db: Datab
         assert (await search_products(session, "castella"))[0].product.stock == 1
         assert "MUG-HASAMI" not in [hit.sku for hit in await search_products(session, "mug")]
         assert [hit.sku for hit in await search_products(session, "最中")] == ["SNK-MONAKA"]
+
+
+async def test_a_sale_moves_stock_without_rebuilding_the_index(db: Database) -> None:
+    """Orders take and return stock keeping updated_at (tools.checkout.orders): under load every
+    sale used to cost the next search a full index rebuild. The hits' stock is read afresh."""
+    await load_demo(db)
+    async with db.session() as session:
+        before = (await search_products(session, "castella"))[0]
+        mug = (await search_products(session, "hasami mug"))[0]
+    assert before.product.stock == 2
+
+    async with db.session() as session:  # the statement an order's confirm runs
+        await session.execute(
+            update(Product).where(Product.sku == "SNK-CASTELLA", Product.stock >= 1)
+            .values(stock=Product.stock - 1, updated_at=Product.updated_at))
+        await session.commit()
+
+    async with db.session() as session:
+        after = (await search_products(session, "castella"))[0]
+        mug_after = (await search_products(session, "hasami mug"))[0]
+    assert after.product == replace(before.product, stock=1)  # the stock read afresh
+    assert mug_after.product is mug.product  # the same snapshot: the index was not rebuilt
 
 
 async def test_a_load_in_the_same_session_is_searchable_before_commit(db: Database) -> None:

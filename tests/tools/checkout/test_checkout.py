@@ -248,8 +248,14 @@ async def test_fees_per_method_in_the_quote(db: Database) -> None:
         assert quote.content["card"] is None
 
 
+async def _edited_at(db: Database, sku: str) -> object:
+    async with db.session() as session:
+        return await session.scalar(select(Product.updated_at).where(Product.sku == sku))
+
+
 async def test_failing_an_order_puts_stock_back_and_logs_events(db: Database) -> None:
     cid = await _ready_conversation(db)
+    edited = await _edited_at(db, "TEA-SENCHA")
     async with db.session() as session:
         quote = await prepare_quote(session, cid, SETTINGS)
         order = (await confirm(session, cid, quote.id, quote.content_hash, SETTINGS)).order
@@ -262,6 +268,8 @@ async def test_failing_an_order_puts_stock_back_and_logs_events(db: Database) ->
         with pytest.raises(InvalidTransition):
             await transition(session, order, OrderStatus.PAID)
     assert await _stock(db, "TEA-SENCHA") == 50
+    # Stock moves are not catalogue edits: the search index is not rebuilt after every sale.
+    assert await _edited_at(db, "TEA-SENCHA") == edited
     async with db.session() as session:
         events = (await session.scalars(select(OrderEvent).order_by(OrderEvent.id))).all()
         assert [(e.from_status, e.to_status) for e in events] == [

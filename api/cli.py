@@ -14,6 +14,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from api import serve_workers
 from api.cli_funnel import funnel
 from api.cli_prompts import prompts_app
 from api.cli_purge import purge
@@ -131,8 +132,12 @@ def serve(
     sandbox = (subprocess.Popen([sys.executable, "-m", "tools.payments.sandbox"])
                if sandbox_url else None)
     try:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level=level)
+        if serve_workers.spreads_connections():
+            # A socket per worker: the kernel spreads connections evenly (api.serve_workers).
+            serve_workers.serve(host, port, workers, level)
+        else:
+            uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
+                        workers=workers, log_level=level)
     finally:
         if sandbox is not None:
             sandbox.terminate()

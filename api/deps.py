@@ -24,32 +24,39 @@ from tools.store.models import Conversation
 _CONVERSATION_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 
 
-def get_database(request: Request) -> Database:
+def database_of(request: Request) -> Database:
+    """The app's database (for code that holds the request; dependencies take `DatabaseDep`)."""
     database: Database = request.app.state.database
     return database
 
 
+# The dependencies are `async def` although they only read app state: FastAPI runs a plain `def`
+# dependency in its thread pool, a thread hand-over per dependency per request.
+async def get_database(request: Request) -> Database:
+    return database_of(request)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_database(request).session() as session:
+    async with database_of(request).session() as session:
         yield session
 
 
-def get_commerce(request: Request) -> CommerceSettings:
+async def get_commerce(request: Request) -> CommerceSettings:
     settings: CommerceSettings = request.app.state.commerce
     return settings
 
 
-def get_gateway(request: Request) -> PaymentGateway:
+async def get_gateway(request: Request) -> PaymentGateway:
     gateway: PaymentGateway = request.app.state.gateway
     return gateway
 
 
-def get_agent(request: Request) -> ConversationAgent:
+async def get_agent(request: Request) -> ConversationAgent:
     agent: ConversationAgent = request.app.state.agent
     return agent
 
 
-def get_service(request: Request) -> ServiceSettings:
+async def get_service(request: Request) -> ServiceSettings:
     settings: ServiceSettings = request.app.state.service
     return settings
 
@@ -77,7 +84,7 @@ async def get_conversation(conversation_id: str, request: Request) -> OpenedConv
     if _CONVERSATION_ID.fullmatch(conversation_id):
         # Every shopper request passes here first, and the work it opens runs in transactions
         # of its own: this read needs none (see Database.lone_read).
-        async with get_database(request).lone_read() as connection:
+        async with database_of(request).lone_read() as connection:
             row = (await connection.execute(_OPEN, {"id": conversation_id})).first()
     if row is None or not token_matches(token.strip(), row.token_hash):
         raise HTTPException(404, "Conversation not found.")

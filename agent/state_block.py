@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-STATE_HEADER = "CHECKOUT STATE (authoritative, from the shop's system):"
+STATE_HEADER = "CHECKOUT STATE (authoritative):"
 
 #: Checkout stages, in funnel order. `stage` is the furthest step the conversation needs next.
 Stage = Literal[

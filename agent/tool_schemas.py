@@ -61,21 +61,21 @@ class _Args(BaseModel):
 
 
 class SearchProductsArgs(_Args):
-    """Find products by the shopper's words (English or Japanese); shows product cards."""
+    """Find products by the shopper's words; shows product cards."""
 
     query: str = Field(min_length=1, max_length=200)
     limit: int = Field(default=5, ge=1, le=10)
 
 
 class ProductDetailsArgs(_Args):
-    """One product's description, tax rate, stock and sizes."""
+    """One product's description, stock and sizes."""
 
     sku: str = Field(min_length=1, max_length=64)
 
 
 class AddToCartArgs(_Args):
-    """Add a product (adds to any quantity there) by sku, or by the shopper's words if it was not
-    shown; unclear words come back with candidates."""
+    """Add a product by sku, or by the shopper's words if not shown yet (unclear words return
+    candidates)."""
 
     sku: str | None = Field(default=None, min_length=1, max_length=64)
     # The shopper's words for one product; the shop adds it only when they fit one product alone.
@@ -111,8 +111,8 @@ class ClearCartArgs(_Args):
 
 
 class SetShippingAddressArgs(_Args):
-    """Save the address the shopper wrote; errors come back per field. The postal code fills an
-    empty prefecture and city."""
+    """Save the address the shopper wrote (errors per field; the postal code fills prefecture
+    and city)."""
 
     name: str = Field(max_length=100)
     postal_code: str = Field(max_length=20)
@@ -125,7 +125,7 @@ class SetShippingAddressArgs(_Args):
 
 
 class ShowAddressFormArgs(_Args):
-    """Show a form for the shopper to type the address."""
+    """Show the address form."""
 
 
 class ShowPaymentMethodsArgs(_Args):

@@ -1,4 +1,4 @@
-"""Catalogue test fixtures: every test starts with no cached search index."""
+"""Catalogue test fixtures: every test starts with no cached search index; `load_demo`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tools.catalog import invalidate_search_index
+from tools.catalog import invalidate_search_index, load_catalog, load_demo_entries
+from tools.store.db import Database
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +16,10 @@ def fresh_search_index() -> Iterator[None]:
     invalidate_search_index()
     yield
     invalidate_search_index()
+
+
+async def load_demo(db: Database) -> None:
+    """The shipped demo catalogue, committed."""
+    async with db.session() as session:
+        await load_catalog(session, load_demo_entries())
+        await session.commit()

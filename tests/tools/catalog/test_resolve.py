@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.tools.catalog.conftest import load_demo
 from tools.catalog import (
     Ambiguous,
     NotFound,
     Resolved,
-    load_catalog,
-    load_demo_entries,
     resolve_product,
 )
 from tools.store.db import Database
-
-
-async def load_demo(db: Database) -> None:
-    async with db.session() as session:
-        await load_catalog(session, load_demo_entries())
-        await session.commit()
 
 
 @pytest.mark.parametrize(("words", "sku"), [

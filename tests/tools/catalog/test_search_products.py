@@ -7,6 +7,7 @@ from dataclasses import replace
 from sqlalchemy import select, update
 
 from tests.factories import make_product
+from tests.tools.catalog.conftest import load_demo
 from tools.catalog import (
     ProductSnapshot,
     SearchIndex,
@@ -16,12 +17,6 @@ from tools.catalog import (
 )
 from tools.store.db import Database
 from tools.store.models import Product
-
-
-async def load_demo(db: Database) -> None:
-    async with db.session() as session:
-        await load_catalog(session, load_demo_entries())
-        await session.commit()
 
 
 async def test_search_products_returns_snapshots_of_active_rows(db: Database) -> None:

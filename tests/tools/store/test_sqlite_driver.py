@@ -78,27 +78,44 @@ async def test_errors_and_savepoints_behave_alike(tmp_path: Path,
         await engine.dispose()
 
 
+class HandOvers:
+    """Counts the calls sent to aiosqlite's thread, once `start` is called."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[object] = []
+        self._monkeypatch = monkeypatch
+
+    def start(self) -> None:
+        original = aiosqlite.Connection._execute
+        calls = self.calls
+
+        async def counting(self: aiosqlite.Connection, fn: object, *args: object) -> object:
+            calls.append(fn)
+            return await original(self, fn, *args)  # type: ignore[no-untyped-call]
+
+        self._monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+
+
+@pytest.fixture
+def hand_overs(monkeypatch: pytest.MonkeyPatch) -> HandOvers:
+    return HandOvers(monkeypatch)
+
+
 async def test_statements_in_a_transaction_run_on_the_loop_without_a_hand_over(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, hand_overs: HandOvers, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = await _engine(tmp_path)
-    handed: list[object] = []
-    original = aiosqlite.Connection._execute
-
-    async def counting(self: aiosqlite.Connection, fn: object, *args: object) -> object:
-        handed.append(fn)
-        return await original(self, fn, *args)  # type: ignore[no-untyped-call]
-
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))  # the pool's connection is open before counting
             await conn.commit()
-            monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
-            for _ in range(5):  # each begins a transaction: BEGIN IMMEDIATE on a free lock
+            hand_overs.start()
+            for number in range(1, 6):  # each begins a transaction: BEGIN IMMEDIATE, lock free
                 await conn.execute(text("INSERT INTO items (name) VALUES (:n)"),
-                                   {"n": str(len(handed)) + str(_)})
-                assert len((await conn.execute(text("SELECT name FROM items"))).all()) == _ + 1
+                                   {"n": f"item {number}"})
+                assert len((await conn.execute(text("SELECT name FROM items"))).all()) == number
                 await conn.commit()
-            assert handed == []  # stock aiosqlite: 4 per statement (cursor, execute, fetch, close)
+            # Stock aiosqlite: 4 per statement (cursor, execute, fetch, close).
+            assert hand_overs.calls == []
             raw = await conn.get_raw_connection()
             sqlite = raw.driver_connection._conn  # type: ignore[union-attr]
             # The no-wait attempt at BEGIN puts the configured busy timeout back.
@@ -109,33 +126,26 @@ async def test_statements_in_a_transaction_run_on_the_loop_without_a_hand_over(
 
 
 async def test_a_begin_that_must_wait_waits_on_the_thread_and_the_loop_runs_on(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, hand_overs: HandOvers, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two connections of one process: the second BEGIN waits for the first's commit.
 
     Were it to wait on the event loop, the first (a coroutine of the same loop) could never
     commit: the loop would hang for the whole busy timeout and the BEGIN would then fail.
     """
     engine = await _engine(tmp_path)
-    handed: list[object] = []
-    original = aiosqlite.Connection._execute
-
-    async def counting(self: aiosqlite.Connection, fn: object, *args: object) -> object:
-        handed.append(fn)
-        return await original(self, fn, *args)  # type: ignore[no-untyped-call]
-
     try:
         async with engine.connect() as holder, engine.connect() as waiter:
             await waiter.execute(text("SELECT 1"))  # open both connections before counting
             await waiter.commit()
             await holder.execute(text("INSERT INTO items (name) VALUES ('tea')"))  # holds the lock
-            monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+            hand_overs.start()
             second = asyncio.create_task(
                 waiter.execute(text("INSERT INTO items (name) VALUES ('mug')")))
             ticks = 0
-            while len(handed) == 0 and ticks < 200:  # the loop keeps running while it waits
+            while not hand_overs.calls and ticks < 200:  # the loop keeps running while it waits
                 await asyncio.sleep(0.01)
                 ticks += 1
-            assert len(handed) == 1 and not second.done()
+            assert len(hand_overs.calls) == 1 and not second.done()
             await holder.commit()
             await asyncio.wait_for(second, timeout=10)
             await waiter.commit()

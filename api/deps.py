@@ -83,8 +83,8 @@ async def get_conversation(conversation_id: str, request: Request) -> OpenedConv
     row = None
     if _CONVERSATION_ID.fullmatch(conversation_id):
         # Every shopper request passes here first, and the work it opens runs in transactions
-        # of its own: this read needs none (see Database.lone_read).
-        async with database_of(request).lone_read() as connection:
+        # of its own: this read needs none (see Database.single_statement).
+        async with database_of(request).single_statement() as connection:
             row = (await connection.execute(_OPEN, {"id": conversation_id})).first()
     if row is None or not token_matches(token.strip(), row.token_hash):
         raise HTTPException(404, "Conversation not found.")

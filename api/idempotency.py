@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agent.redaction import redact
@@ -71,17 +71,29 @@ class Stored:
 
 async def claim(db: Database, conversation_id: str, key: str,
                 print_: str) -> Claim | Stored | Response:
-    """Claim `key` for this request, or say what to answer instead."""
-    async with db.session() as session:
-        row = IdempotentRequest(conversation_id=conversation_id, key=key, fingerprint=print_)
-        session.add(row)
+    """Claim `key` for this request, or say what to answer instead.
+
+    Every step is one statement that stands on its own (the unique key decides a race, the
+    take-over is a compare-and-set), so none needs a transaction: on PostgreSQL a claim and its
+    `finish` cost one round trip each (Database.single_statement).
+    """
+    async with db.single_statement() as connection:
         try:
-            await session.commit()
-            return Claim(id=row.id, key=key)
-        except IntegrityError:
-            await session.rollback()
-        found = await session.scalar(select(IdempotentRequest).where(
-            IdempotentRequest.conversation_id == conversation_id, IdempotentRequest.key == key))
+            claimed = await connection.scalar(
+                insert(IdempotentRequest)
+                .values(conversation_id=conversation_id, key=key, fingerprint=print_)
+                .returning(IdempotentRequest.id))
+        except IntegrityError:  # the key is taken: by the first send, or a concurrent one
+            await connection.rollback()
+        else:
+            assert claimed is not None  # noqa: S101 - RETURNING of an inserted row
+            return Claim(id=claimed, key=key)
+        found = (await connection.execute(
+            select(IdempotentRequest.id, IdempotentRequest.fingerprint,
+                   IdempotentRequest.status_code, IdempotentRequest.response,
+                   IdempotentRequest.updated_at)
+            .where(IdempotentRequest.conversation_id == conversation_id,
+                   IdempotentRequest.key == key))).first()
         if found is None:  # released between our insert and our read: the retry may run
             return _in_progress()
         if found.fingerprint != print_:
@@ -93,12 +105,11 @@ async def claim(db: Database, conversation_id: str, key: str,
         if found.updated_at > utcnow() - STALE_AFTER:
             return _in_progress()
         # The process that claimed it died mid-request: take the claim over, exactly once.
-        taken = await session.execute(
+        taken = await connection.execute(
             update(IdempotentRequest)
             .where(IdempotentRequest.id == found.id, IdempotentRequest.status_code.is_(None),
                    IdempotentRequest.updated_at == found.updated_at)
             .values(updated_at=utcnow()))
-        await session.commit()
         if getattr(taken, "rowcount", 0) != 1:
             return _in_progress()
         return Claim(id=found.id, key=key)
@@ -106,10 +117,9 @@ async def claim(db: Database, conversation_id: str, key: str,
 
 async def finish(db: Database, held: Claim, status_code: int, body: dict[str, Any]) -> None:
     """Store the answer for retries to replay."""
-    async with db.session() as session:
-        await session.execute(update(IdempotentRequest).where(IdempotentRequest.id == held.id)
-                              .values(status_code=status_code, response=body))
-        await session.commit()
+    async with db.single_statement() as connection:
+        await connection.execute(update(IdempotentRequest).where(IdempotentRequest.id == held.id)
+                                 .values(status_code=status_code, response=body))
 
 
 async def release(db: Database, held: Claim) -> None:
@@ -119,10 +129,9 @@ async def release(db: Database, held: Claim) -> None:
     the retry after that takes it over.
     """
     try:
-        async with db.session() as session:
-            await session.execute(delete(IdempotentRequest).where(
+        async with db.single_statement() as connection:
+            await connection.execute(delete(IdempotentRequest).where(
                 IdempotentRequest.id == held.id, IdempotentRequest.status_code.is_(None)))
-            await session.commit()
     except Exception:  # noqa: BLE001 - the original failure is what the caller reports
         log.warning("could not release idempotency claim %s", held.id)
 

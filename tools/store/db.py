@@ -122,17 +122,19 @@ class Database:
                 raise
 
     @asynccontextmanager
-    async def lone_read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for one read that needs no transaction around it.
+    async def single_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for work of one statement at a time, none needing a transaction around it.
 
-        On PostgreSQL it runs in autocommit: one round trip instead of BEGIN, the query and
-        ROLLBACK. SQLite keeps its usual transaction (the sqlite3 module's autocommit switch
-        would be reset to its implicit-BEGIN mode when the pool takes the connection back, and
-        there a BEGIN costs no round trip anyway).
+        On PostgreSQL it runs in autocommit: each statement is one round trip instead of BEGIN,
+        the statement and COMMIT (or ROLLBACK). SQLite keeps its usual transaction, committed at
+        the end (the sqlite3 module's autocommit switch would be reset to its implicit-BEGIN mode
+        when the pool takes the connection back, and there a BEGIN costs no round trip anyway).
+        A statement that fails leaves the connection usable for the next (SQLite: rolled back).
         """
         async with self.engine.connect() as connection:
             if self.is_sqlite:
                 yield connection
+                await connection.commit()
             else:
                 yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 

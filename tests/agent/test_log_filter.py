@@ -239,6 +239,9 @@ def test_redaction_failure_withholds_the_record(
 
 
 def test_uninstall_restores_the_factory_and_removes_the_filters(restore_logging: None) -> None:
+    # Start from the plain factory whatever an earlier test left installed (an app's startup
+    # installs the filter process-wide); `restore_logging` puts that back afterwards.
+    uninstall_redacting_filter()
     stream, records = io.StringIO(), list[logging.LogRecord]()
     logger = _logger(stream, records, "%(message)s")
     factory = logging.getLogRecordFactory()

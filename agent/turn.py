@@ -287,7 +287,7 @@ class ConversationAgent:
         guard = RedactingStream()
 
         async def forward(delta: str) -> None:
-            safe = guard.feed(delta)
+            safe = guard.feed(_storable(delta))  # as the stored reply will read
             if safe:
                 await listener.text(step, safe)
 
@@ -350,9 +350,9 @@ class ConversationAgent:
                 events = await guided_reply(session, conversation, text, locale, self.commerce,
                                             self.card_form)
             else:
-                # Redacted like the streamed pieces were, so the stored reply matches what was shown.
-                reply = redact(final_text or last_error or say("cart_here", locale)).text
-                reply = _storable(reply)
+                # Redacted like the streamed pieces were, so the stored reply matches what was shown,
+                # and after what storing strips: a NUL between digits must not join them unseen.
+                reply = redact(_storable(final_text or last_error or say("cart_here", locale))).text
                 events = [message_event("assistant", reply)]
                 events += [widget_event(w) for w in _dedupe(shown)]
             if ready is not False and not any(

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent.redaction import redact
 from api.middleware import security_headers
 from api.openapi import install_openapi
 from tools.errors import DomainError
@@ -38,7 +39,8 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
-    fields = [{"field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body",
+    # A field's path can hold input too (the name of an unexpected key), so it is redacted.
+    fields = [{"field": redact(".".join(str(p) for p in err.get("loc", ())[1:])).text or "body",
                "problem": err.get("msg", "invalid")} for err in exc.errors()]
     return JSONResponse(error_body("invalid_request", "The request body is not valid.",
                                    fields=fields[:20]), status_code=422)

@@ -6,7 +6,9 @@ Three things happen, all so that a card number cannot hide behind how it is type
 * Invisible characters are dropped: format characters (Unicode category Cf: zero-width space and
   joiners U+200B-U+200D, word joiner U+2060, byte-order mark U+FEFF, soft hyphen U+00AD, bidi
   controls), combining marks (Mn, Me: variation selectors, the keycap mark of "4️⃣") and the Hangul
-  fillers. Copying from a PDF or a banking app, or a deliberate attempt, can put them between digits.
+  fillers, and control characters other than tab and line breaks (NUL, escape ...: a text may
+  show them as nothing, and a NUL is stripped before storing). Copying from a PDF or a banking
+  app, or a deliberate attempt, can put them between digits.
 * Look-alike characters are folded, strictly one character to one character: every Unicode decimal
   digit (full-width ０-９, Arabic-Indic, mathematical bold ...) to ASCII 0-9, full-width ASCII
   (ＣＶＣ, ／, －) to ASCII, dash variants to "-", space variants (U+3000, no-break spaces) to " ",
@@ -57,6 +59,8 @@ def _ranges_class(code_points: list[int]) -> str:
 def _build_tables() -> tuple[str, frozenset[int], dict[int, str]]:
     """Invisible characters (a BMP class, a set of astral ones) and the one-to-one fold table."""
     invisible: list[int] = [0x115F, 0x1160, 0x3164, 0xFFA0]  # Hangul fillers: Lo, but render blank
+    # Control characters (Cc) but the separators a card may be written with.
+    invisible += [cp for cp in (*range(0x20), *range(0x7F, 0xA0)) if chr(cp) not in "\t\n\r"]
     fold: dict[int, str] = {cp: chr(cp + 32) for cp in range(0x41, 0x5B)}  # A-Z: lower case
     # Planes 0, 1 and 14 hold every Cf, Mn, Me and Nd character (planes 2-3 are CJK ideographs,
     # 15-16 private use); scanning only them keeps the import cost near 30 ms instead of 150 ms.

@@ -301,6 +301,10 @@ def test_at_least_ten_thousand_non_card_strings_survive_untouched() -> None:
     "text",
     [
         "550e8400-e29b-41d4-a716-446655440000",
+        # A quote id whose 8-4-4 groups read as a Luhn-valid JCB number (an eval's confirm was
+        # refused as carrying a card), bare and as the JSON a confirm action posts.
+        "35627302-2877-4275-b34e-b56fce70d650",
+        '{"type":"confirm","quote_id":"35627302-2877-4275-b34e-b56fce70d650"}',
         "ORD-20261127-0001",
         "090-1234-5678",
         "+81 90 1234 5678",

@@ -47,3 +47,30 @@ def test_full_width_digits_are_held_too() -> None:
     text = "カード番号は４１１１　１１１１　１１１１　１１１１です"
     result = run([text[i:i + 3] for i in range(0, len(text), 3)])
     assert "１１１１" not in result and "[card number removed]" in result
+
+
+def shown_before_flush(text: str) -> str:
+    guard = RedactingStream()
+    return "".join(guard.feed(char) for char in text)
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    ("Thanks. 123 is your CVC, keep it safe.", "123"),  # a code before its word
+    ("Noted 12/29 as the expiry date of it.", "12/29"),  # a date before its word
+    ("セキュリティコードは一二三です。", "一二"),  # kanji digits
+    ("番号は四一一一一一一一一一一一一一一一です。", "一一一一"),
+    ("card 4111\\u200b1111\\u200b1111\\u200b1111 ok", "1111"),  # an escaped zero-width space
+    ("card 4111\x001111\x001111\x001111 ok", "1111"),  # NUL, which storing strips
+    ("x" * 400 + " 123" + "\u200b" * 500 + " is your CVC.", "123"),  # padded with invisibles
+])
+def test_digits_a_later_piece_makes_card_data_are_never_shown(text: str, secret: str) -> None:
+    assert secret not in shown_before_flush(text)
+    result = run(list(text))
+    assert secret not in result and "removed]" in result
+
+
+def test_text_far_enough_after_a_digit_is_released() -> None:
+    text = "We have 3 green teas. " + "They are all organic and come in tins. " * 4
+    shown = shown_before_flush(text)
+    assert shown.startswith("We have 3 green teas.")
+    assert run(list(text)) == text

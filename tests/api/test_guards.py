@@ -43,6 +43,18 @@ async def test_a_card_number_in_a_message_is_redacted_not_refused(chat_factory: 
     assert widget(events, "card_form")
 
 
+async def test_a_card_number_as_a_message_key_is_not_echoed_by_the_422(chat_factory: Any) -> None:
+    chat = chat_factory(ScriptedModel([]))
+    await chat.start()
+    refused = await chat.client.post(f"/api/conversations/{chat.id}/messages",
+                                     json={"text": "hi", "4111 1111 1111 1111": 1},
+                                     headers=chat.auth)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["fields"] == [
+        {"field": "[card number removed]", "problem": "Extra inputs are not permitted"}]
+    assert "1111" not in refused.text
+
+
 async def test_security_headers_and_no_cors(chat_factory: Any) -> None:
     chat = chat_factory(ScriptedModel([]))
     for path in ("/healthz", "/", "/api/products"):

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from api import serve_workers
+from api.cli_database import UrlOption, command_database
 from api.cli_funnel import funnel
 from api.cli_prompts import prompts_app
 from api.cli_purge import purge
@@ -26,8 +27,6 @@ from tools.catalog.loader import (
     load_catalog,
     read_catalog_file,
 )
-from tools.settings import get_commerce_settings
-from tools.store.db import Database
 from tools.store.migrate import upgrade
 
 app = typer.Typer(help="chatpay: shop and pay inside a chat conversation.", no_args_is_help=True)
@@ -41,20 +40,12 @@ app.command("funnel")(funnel)
 app.add_typer(prompts_app, name="prompts")
 console = Console()
 
-UrlOption = Annotated[str | None, typer.Option("--url", help="Database URL (default: "
-                                                "CHATPAY_DATABASE_URL).")]
-
-
-def _database(url: str | None) -> Database:
-    return Database(url or get_commerce_settings().database_url)
-
-
 @db_app.command("upgrade")
 def db_upgrade(url: UrlOption = None) -> None:
     """Apply all migrations (creates the database file for SQLite)."""
 
     async def run() -> None:
-        database = _database(url)
+        database = command_database(url)
         try:
             await upgrade(database.engine)
         finally:
@@ -84,7 +75,7 @@ def catalog_load(
         raise typer.Exit(code=2) from None
 
     async def run() -> None:
-        database = _database(url)
+        database = command_database(url)
         try:
             async with database.session() as session:
                 report = await load_catalog(session, entries,
@@ -222,7 +213,7 @@ async def _prepare_local_database() -> None:
     from tools.catalog.loader import load_demo_entries
     from tools.store.models import Product
 
-    database = _database(None)
+    database = command_database(None)
     try:
         await upgrade(database.engine)
         async with database.session() as session:
@@ -250,7 +241,7 @@ def payments_reconcile(
     from tools.payments.registry import build_gateway
 
     async def run() -> None:
-        database = _database(url)
+        database = command_database(url)
         gateway = build_gateway(ServiceSettings().gateway)
         try:
             report = await reconcile(database, gateway, older_than=timedelta(seconds=older_than))

@@ -16,9 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli_database import UrlOption, command_database
 from tools.funnel import Period, funnel_report
-from tools.settings import get_commerce_settings
-from tools.store.db import Database
 
 console = Console()
 
@@ -98,8 +97,7 @@ def funnel(
         "--until", formats=["%Y-%m-%d"], help="Last UTC date (inclusive, default today).")] = None,
     by: Annotated[list[Breakdown] | None, typer.Option(
         "--by", help="Breakdowns to show (repeatable; default all).")] = None,
-    url: Annotated[str | None, typer.Option(
-        "--url", help="Database URL (default: CHATPAY_DATABASE_URL).")] = None,
+    url: UrlOption = None,
 ) -> None:
     """Conversion funnel: stages, drop-off, breakdowns, purchase medians and the prompt A/B test."""
     try:
@@ -109,7 +107,7 @@ def funnel(
         raise typer.BadParameter(str(exc)) from exc
 
     async def run() -> dict[str, Any]:
-        database = Database(url or get_commerce_settings().database_url)
+        database = command_database(url)
         try:
             async with database.session() as session:
                 return await funnel_report(session, period)

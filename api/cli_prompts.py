@@ -19,10 +19,9 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.cli_database import UrlOption, command_database
 from prompts import load_prompts
 from prompts.variants import VariantError, add_variant, list_variants, set_weights
-from tools.settings import get_commerce_settings
-from tools.store.db import Database
 from tools.store.models import Conversation, PromptVariant
 
 prompts_app = typer.Typer(help="Prompt variants for A/B tests in production.",
@@ -31,15 +30,12 @@ console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
 
-UrlOption = Annotated[str | None, typer.Option("--url", help="Database URL (default: "
-                                                "CHATPAY_DATABASE_URL).")]
-
 
 def _run(url: str | None, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in one transaction, committed when it succeeds; refusals exit with status 2."""
 
     async def go() -> T:
-        database = Database(url or get_commerce_settings().database_url)
+        database = command_database(url)
         try:
             async with database.session() as session:
                 result = await work(session)

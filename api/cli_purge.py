@@ -13,9 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from api.cli_database import UrlOption, command_database
 from tools.retention import purge_conversations
-from tools.settings import get_commerce_settings
-from tools.store.db import Database
 from tools.store.models import utcnow
 
 console = Console()
@@ -25,13 +24,12 @@ def purge(
     older_than: Annotated[int, typer.Option(
         "--older-than", min=1, metavar="DAYS",
         help="Erase conversations idle for more than this many days.")],
-    url: Annotated[str | None, typer.Option(
-        "--url", help="Database URL (default: CHATPAY_DATABASE_URL).")] = None,
+    url: UrlOption = None,
 ) -> None:
     """Erase transcripts and personal data of idle conversations; orders keep what accounting needs."""
 
     async def run() -> str:
-        database = Database(url or get_commerce_settings().database_url)
+        database = command_database(url)
         try:
             async with database.session() as session:
                 report = await purge_conversations(session, timedelta(days=older_than), utcnow())

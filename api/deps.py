@@ -21,7 +21,7 @@ from tools.store.models import Conversation
 
 # Conversation ids are UUIDs; anything else names no row and is answered without a query (a path
 # can carry text a database would refuse with an error rather than "no such row").
-_CONVERSATION_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
+CONVERSATION_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 
 
 def database_of(request: Request) -> Database:
@@ -81,7 +81,7 @@ async def get_conversation(conversation_id: str, request: Request) -> OpenedConv
         raise HTTPException(401, "A bearer token is required.",
                             headers={"WWW-Authenticate": "Bearer"})
     row = None
-    if _CONVERSATION_ID.fullmatch(conversation_id):
+    if CONVERSATION_ID.fullmatch(conversation_id):
         # Every shopper request passes here first, and the work it opens runs in transactions
         # of its own: this read needs none (see Database.single_statement).
         async with database_of(request).single_statement() as connection:

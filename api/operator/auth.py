@@ -22,7 +22,8 @@ from api.settings import ServiceSettings
 COOKIE = "chatpay_operator"
 
 
-def _configured_key(request: Request) -> str:
+def configured_key(request: Request) -> str:
+    """The operator key; 404 when none is configured (the surface then does not exist)."""
     service: ServiceSettings = request.app.state.service
     if service.operator_key is None:
         raise HTTPException(404, "Not found.")
@@ -40,7 +41,7 @@ def key_matches(candidate: str, key: str) -> bool:
 
 def require_operator(request: Request) -> None:
     """Dependency: 404 without a configured key, 401 without the right one."""
-    key = _configured_key(request)
+    key = configured_key(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and key_matches(token.strip(), key):
         return

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.deps import DatabaseDep
 from api.operator.auth import OperatorDep
@@ -22,6 +22,19 @@ from tools.funnel import Period, Stage, funnel_report
 from tools.funnel.search import ConversationFilter, search_conversations
 
 router = APIRouter(prefix="/api/operator", tags=["operator"])
+
+
+async def conversation_filter(
+    order_id: Annotated[str | None, Query(max_length=36)] = None,
+    status: Annotated[OrderStatus | None, Query(description="An order status.")] = None,
+    stage: Annotated[Stage | None, Query(description="The furthest funnel stage.")] = None,
+) -> ConversationFilter:
+    """The search's query parameters, shared by the list and the export (`api.operator.review`)."""
+    return ConversationFilter(order_id=order_id or None,
+                              status=status.value if status else None, stage=stage)
+
+
+ConversationFilterDep = Annotated[ConversationFilter, Depends(conversation_filter)]
 
 
 @router.get("/funnel")
@@ -42,15 +55,10 @@ async def get_funnel(
 
 @router.get("/conversations")
 async def list_conversations(
-    _: OperatorDep, database: DatabaseDep,
-    order_id: Annotated[str | None, Query(max_length=36)] = None,
-    status: Annotated[OrderStatus | None, Query(description="An order status.")] = None,
-    stage: Annotated[Stage | None, Query(description="The furthest funnel stage.")] = None,
+    _: OperatorDep, database: DatabaseDep, query: ConversationFilterDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """Conversations, newest first, by order id, order status or furthest stage."""
-    query = ConversationFilter(order_id=order_id or None,
-                               status=status.value if status else None, stage=stage)
     async with database.session() as session:
         return await search_conversations(session, query, limit=limit, offset=offset)

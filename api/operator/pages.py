@@ -22,7 +22,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.operator.auth import COOKIE, key_matches, require_operator, session_value
+from api.operator.auth import (
+    COOKIE,
+    configured_key,
+    key_matches,
+    require_operator,
+    session_value,
+)
 from api.rate_limit import RateLimiter
 from api.routes.pages import static_response, static_text
 from api.settings import ServiceSettings
@@ -75,14 +81,6 @@ def _service(request: Request) -> ServiceSettings:
     return service
 
 
-def _configured_key(request: Request) -> str:
-    """The operator key; 404 when none is configured (the surface then does not exist)."""
-    key = _service(request).operator_key
-    if key is None:
-        raise HTTPException(404, "Not found.")
-    return key.get_secret_value()
-
-
 def _logged_in(request: Request) -> bool:
     try:
         require_operator(request)
@@ -133,7 +131,7 @@ async def _submitted_key(request: Request) -> str:
 @router.get("/operator", response_class=HTMLResponse)
 async def dashboard(request: Request) -> HTMLResponse:
     """The dashboard for a logged-in operator; the login form for anyone else."""
-    _configured_key(request)
+    configured_key(request)
     if not _logged_in(request):
         return login_page()
     return HTMLResponse(static_text("operator.html"), headers=page_headers())
@@ -142,7 +140,7 @@ async def dashboard(request: Request) -> HTMLResponse:
 @router.post("/operator/login")
 async def login(request: Request) -> Response:
     """Check the key; set the session cookie and go to the dashboard, or show the form again."""
-    key = _configured_key(request)
+    key = configured_key(request)
     try:
         _login_limiter(request).hit(request.client.host if request.client else "unknown")
     except HTTPException as exc:
@@ -164,7 +162,7 @@ def _cookie_scope(request: Request) -> dict[str, Any]:
 @router.post("/operator/logout")
 async def logout(request: Request) -> Response:
     """Forget the session cookie and go back to the login form."""
-    _configured_key(request)
+    configured_key(request)
     response = RedirectResponse("/operator", status_code=303, headers={"Cache-Control": "no-store"})
     response.delete_cookie(COOKIE, **_cookie_scope(request))
     return response
@@ -173,5 +171,5 @@ async def logout(request: Request) -> Response:
 @router.get("/operator/static/{name}")
 async def static_file(request: Request, name: str) -> Response:
     """The dashboard's script and stylesheet (public: they hold no data, the login page needs them)."""
-    _configured_key(request)
+    configured_key(request)
     return static_response(name, STATIC_TYPES)

@@ -15,7 +15,6 @@ Both routes need the operator key (`api.operator.auth`). The list itself is in `
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
@@ -27,16 +26,15 @@ from sqlalchemy.orm import selectinload
 
 from agent.redaction import redact
 from agent.transcript import Event, as_public
-from api.deps import DatabaseDep
+from api.deps import CONVERSATION_ID, DatabaseDep
 from api.operator.auth import OperatorDep
-from tools.checkout.order_status import OrderStatus
+from api.operator.funnel import ConversationFilterDep
 from tools.funnel import Stage, furthest_stages
-from tools.funnel.search import ConversationFilter, search_conversations
+from tools.funnel.search import search_conversations
 from tools.store.models import Conversation, ConversationEvent, Order
 
 router = APIRouter(prefix="/api/operator/conversations", tags=["operator"])
 
-_CONVERSATION_ID = re.compile(r"[0-9A-Za-z-]{1,36}")
 #: Conversations read per database round trip while exporting (bounded memory per batch).
 EXPORT_BATCH = 100
 
@@ -80,16 +78,11 @@ async def conversation_details(session: AsyncSession, conversations: Sequence[Co
     "application/x-ndjson": {"schema": {"type": "string", "description": "One conversation "
                                         "(the detail shape) per line."}}}}})
 async def export_conversations(
-    _: OperatorDep, database: DatabaseDep,
-    order_id: Annotated[str | None, Query(max_length=36)] = None,
-    status: Annotated[OrderStatus | None, Query(description="An order status.")] = None,
-    stage: Annotated[Stage | None, Query(description="The furthest funnel stage.")] = None,
+    _: OperatorDep, database: DatabaseDep, query: ConversationFilterDep,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> StreamingResponse:
     """Redacted transcripts and orders of the matching conversations, one JSON object a line."""
-    query = ConversationFilter(order_id=order_id or None,
-                               status=status.value if status else None, stage=stage)
     # The matches are fixed up front (ids and stages), so conversations started while the export
     # streams neither shift the page nor appear twice.
     async with database.session() as session:
@@ -120,7 +113,7 @@ async def get_conversation(
     """One conversation's redacted transcript, furthest stage and orders."""
     async with database.session() as session:
         conversation = (await session.get(Conversation, conversation_id)
-                        if _CONVERSATION_ID.fullmatch(conversation_id) else None)
+                        if CONVERSATION_ID.fullmatch(conversation_id) else None)
         if conversation is None:
             raise HTTPException(404, "Conversation not found.")
         stages = await furthest_stages(session, [conversation.id])

@@ -208,19 +208,22 @@
     get retryable() { return this.status === 0 || this.status === 429 || this.status >= 500; }
   }
 
-  async function api(method, path, body, token) {
-    const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (token) headers.Authorization = "Bearer " + token;
-    let response;
+  async function send(method, path, body, token, headers) {
+    const all = { ...headers };
+    if (body !== undefined) all["Content-Type"] = "application/json";
+    if (token) all.Authorization = "Bearer " + token;
     try {
-      response = await fetch(path, {
-        method, headers, cache: "no-store", credentials: "same-origin",
+      return await fetch(path, {
+        method, headers: all, cache: "no-store", credentials: "same-origin",
         body: body === undefined ? undefined : JSON.stringify(body)
       });
     } catch (err) {
       throw new ApiError(0, "network");
     }
+  }
+
+  // The JSON body of an answer; an ApiError for a refusal.
+  async function jsonOf(response) {
     let data = null;
     try { data = await response.json(); } catch (err) { /* e.g. a proxy's HTML error page */ }
     if (!response.ok) {
@@ -230,29 +233,20 @@
     return data;
   }
 
+  async function api(method, path, body, token) {
+    return jsonOf(await send(method, path, body, token, { Accept: "application/json" }));
+  }
+
   // A message whose reply streams as server-sent events: `onDelta(step, text)` for each piece of
   // text as the model writes it, then the turn's events (the same as the JSON answer's). A refusal
   // comes as ordinary JSON with a 4xx/5xx status. A 200 means the words are stored: if the stream
   // breaks after that, the caller reloads the transcript rather than sending them again.
   async function streamMessage(path, body, token, key, onDelta) {
-    const headers = { Accept: "text/event-stream", "Content-Type": "application/json", "Idempotency-Key": key };
-    if (token) headers.Authorization = "Bearer " + token;
-    let response;
-    try {
-      response = await fetch(path, {
-        method: "POST", headers, cache: "no-store", credentials: "same-origin", body: JSON.stringify(body)
-      });
-    } catch (err) {
-      throw new ApiError(0, "network");
-    }
+    const response = await send("POST", path, body, token,
+      { Accept: "text/event-stream", "Idempotency-Key": key });
     const type = response.headers.get("content-type") || "";
     if (!response.ok || !type.startsWith("text/event-stream") || !response.body) {
-      let data = null;
-      try { data = await response.json(); } catch (err) { /* not JSON */ }
-      if (!response.ok) {
-        const error = (data && data.error) || {};
-        throw new ApiError(response.status, error.code || "http_" + response.status, error.message, error);
-      }
+      const data = await jsonOf(response);
       return { events: (data && data.events) || [], stored: true };
     }
     const reader = response.body.getReader();
@@ -295,16 +289,18 @@
 
   // Run API calls one after another, with the typing indicator while any is in flight. The token
   // is the one of the chat the call was made in, even if it runs after "New chat" was pressed.
-  function call(method, path, body) {
+  function queued(work) {
     const token = state.conv && state.conv.token;
     const run = state.queue.then(async () => {
       clearNotices();
       setTyping(+1);
-      try { return await api(method, path, body, token); } finally { setTyping(-1); }
+      try { return await work(token); } finally { setTyping(-1); }
     });
     state.queue = run.catch(() => {});
     return run;
   }
+
+  function call(method, path, body) { return queued((token) => api(method, path, body, token)); }
 
   function conversationPath(suffix) {
     return "/api/conversations/" + encodeURIComponent(state.conv.id) + (suffix || "");
@@ -931,7 +927,6 @@
     if (fromBox) box.value = "";
     scrollToEnd();
     const conv = state.conv;
-    const token = conv.token;
     // Sending the same words again after a failure reuses the key: if the first attempt did reach
     // the shop, the server answers from it instead of taking the message twice.
     const key = state.retryKey && state.retryKey.text === text ? state.retryKey.key : newKey();
@@ -952,14 +947,8 @@
       scrollToEnd();
     };
     try {
-      const run = state.queue.then(async () => {
-        clearNotices();
-        setTyping(+1);
-        try { return await streamMessage(conversationPath("/messages"), { text }, token, key, onDelta); }
-        finally { setTyping(-1); }
-      });
-      state.queue = run.catch(() => {});
-      const data = await run;
+      const path = conversationPath("/messages");
+      const data = await queued((token) => streamMessage(path, { text }, token, key, onDelta));
       state.retryKey = null;
       preview?.remove();
       if (conv !== state.conv) return;

@@ -430,8 +430,7 @@
       h("th", { scope: "row", text: stageName(item.stage) }),
       td(String(item.count ?? 0), true),
       td(percent(item.share_of_started), true),
-      td(item.drop_off_from_previous === null || item.drop_off_from_previous === undefined
-        ? "—" : percent(item.drop_off_from_previous), true),
+      td(percent(item.drop_off_from_previous), true),
       td(item.stage === "purchased" ? "—" : String(stopped[item.stage] ?? 0), true)));
     document.getElementById("dropoff-table").replaceChildren(table(
       [t("stage"), { text: t("count"), num: true }, { text: t("share"), num: true },
@@ -446,7 +445,7 @@
       return;
     }
     const rows = variants.map((item) => {
-      const isControl = item.control === true || item.control === item.variant;
+      const isControl = item.control === item.variant; // `control` names the control variant
       const badge = isControl ? h("span", { class: "badge badge-control", text: t("control") })
         : item.significant ? h("span", { class: "badge badge-significant", text: t("significant") })
           : h("span", { class: "badge badge-muted", text: t("not_significant") });

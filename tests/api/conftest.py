@@ -8,11 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from agent.model import Model
 from api.app import create_app
 from api.settings import ServiceSettings
 from tests.factories import make_small_catalog
+from tests.shop_harness import ADDRESS as ADDRESS  # re-exported: many tests import it from here
 from tests.shop_harness import GATEWAY_URL, Shop
 
 
@@ -54,6 +56,11 @@ class Chat:
         events: list[dict[str, Any]] = response.json()["events"]
         return events
 
+    async def confirm(self, shown: dict[str, Any]) -> list[dict[str, Any]]:
+        """Press "confirm" on the confirmation widget `shown`: the order is placed."""
+        return await self.do(type="confirm", quote_id=shown["quote_id"],
+                             quote_hash=shown["quote_hash"])
+
     async def pay_with_card(self, number: str) -> list[dict[str, Any]]:
         token = await self.shop.tokenize(number)
         return await self.do(type="card_token", token=token)
@@ -70,10 +77,19 @@ def texts(events: list[dict[str, Any]]) -> str:
     return "\n".join(e["text"] for e in events if e["type"] == "message")
 
 
-ADDRESS = {"name": "Taro Yamada", "postal_code": "150-0002", "prefecture": "", "city": "",
-           "line1": "2-21-1", "line2": "", "phone": "090-1234-5678", "email": "taro@example.com"}
-
 ChatFactory = Callable[[Model], Any]
+
+#: The operator key of `shop_app(..., operator_key=OPERATOR_KEY)`, and the header that presents it.
+OPERATOR_KEY = "k" * 32
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+
+
+def shop_app(shop: Shop, model: Model | None, *, operator_key: str | None = None) -> FastAPI:
+    """The merchant app over the payment harness; an `operator_key` opens the operator surface."""
+    return create_app(database=shop.db, gateway=shop.gateway, model=model, gateway_url=GATEWAY_URL,
+                      commerce=shop.settings,
+                      service=ServiceSettings(public_url="http://127.0.0.1:8000",
+                                              operator_key=operator_key))
 
 
 @pytest.fixture
@@ -85,10 +101,7 @@ async def chat_factory(shop: Shop) -> AsyncIterator[Callable[[Model], Any]]:
     clients: list[httpx.AsyncClient] = []
 
     def build(model: Model) -> Chat:
-        app = create_app(database=shop.db, gateway=shop.gateway, model=model,
-                         gateway_url=GATEWAY_URL, commerce=shop.settings,
-                         service=ServiceSettings(public_url="http://127.0.0.1:8000"))
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=shop_app(shop, model)),
                                    base_url="http://testserver")
         clients.append(client)
         return Chat(client=client, shop=shop)

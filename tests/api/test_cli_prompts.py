@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from typer.testing import CliRunner
 from api.cli_prompts import prompts_app
 from prompts import SHIPPED_DIR, load_prompts
 from prompts.variants import list_variants
+from tests.prompts.test_variants import prompt_dir
 from tools.store.db import Database
 
 runner = CliRunner()
@@ -29,20 +29,12 @@ def _weights(url: str) -> dict[str, int]:
     return asyncio.run(read())
 
 
-def _prompt_dir(root: Path, name: str) -> Path:
-    directory = root / name
-    shutil.copytree(SHIPPED_DIR / "en", directory / "en")
-    shutil.copytree(SHIPPED_DIR / "ja", directory / "ja")
-    (directory / "en" / "system.txt").write_text(f"{name}: $shop_name\n", encoding="utf-8")
-    return directory
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_add_weights_and_list(database_url: str, tmp_path: Path) -> None:
     url = ["--url", database_url]
     empty = runner.invoke(prompts_app, ["list", *url])
     assert empty.exit_code == 0 and "no prompt variants" in empty.output
-    short = _prompt_dir(tmp_path, "short")
+    short = prompt_dir(tmp_path, "short")
     added = runner.invoke(prompts_app, ["add", "short", str(short), "--weight", "1", *url])
     assert added.exit_code == 0, added.output
     assert f"registered short ({load_prompts(short).hash[:12]}) with weight 1" in added.output
@@ -68,7 +60,7 @@ def test_refusals_change_nothing_and_exit_2(database_url: str, tmp_path: Path) -
     (incomplete / "en" / "system.txt").write_text("x", encoding="utf-8")
     refused = runner.invoke(prompts_app, ["add", "x", str(incomplete), *url])
     assert refused.exit_code == 2 and "ja/system.txt" in refused.output
-    assert runner.invoke(prompts_app, ["add", "a", str(_prompt_dir(tmp_path, "a")), "--weight",
+    assert runner.invoke(prompts_app, ["add", "a", str(prompt_dir(tmp_path, "a")), "--weight",
                                        "2", *url]).exit_code == 0
     unknown = runner.invoke(prompts_app, ["weights", "a=5", "b=1", *url])
     assert unknown.exit_code == 2 and "no such variant: b" in unknown.output

@@ -65,8 +65,7 @@ async def test_purchase_through_the_openai_client(chat_factory: Any) -> None:
         await chat.do(type="submit_address", fields=ADDRESS)
         await chat.do(type="choose_payment_method", method="card")
         confirm = widget(await chat.pay_with_card(CARD), "confirm")
-        paid = await chat.do(type="confirm", quote_id=confirm["quote_id"],
-                             quote_hash=confirm["quote_hash"])
+        paid = await chat.confirm(confirm)
         assert widget(paid, "receipt")["status"] == "paid"
 
     bodies = [json.loads(call.request.content) for call in route.calls]

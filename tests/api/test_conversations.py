@@ -45,8 +45,7 @@ async def test_full_card_purchase_with_a_scripted_model(chat_factory: Any) -> No
     confirm = widget(ready, "confirm")
     assert confirm["total"] == 3000 and confirm["card"] == {"brand": "visa", "last4": "4242"}
 
-    paid = await chat.do(type="confirm", quote_id=confirm["quote_id"],
-                         quote_hash=confirm["quote_hash"])
+    paid = await chat.confirm(confirm)
     receipt = widget(paid, "receipt")
     assert receipt["status"] == "paid" and receipt["total"] == 3000
 
@@ -117,8 +116,7 @@ async def test_checkout_with_the_model_down_on_every_call(chat_factory: Any) -> 
     assert widget(guided, "payment_methods")  # the next step, without a model
     await chat.do(type="choose_payment_method", method="card")
     confirm = widget(await chat.pay_with_card(CARD), "confirm")
-    paid = await chat.do(type="confirm", quote_id=confirm["quote_id"],
-                         quote_hash=confirm["quote_hash"])
+    paid = await chat.confirm(confirm)
     assert widget(paid, "receipt")["status"] == "paid"
 
 
@@ -129,13 +127,11 @@ async def test_declined_card_then_a_good_one(chat_factory: Any) -> None:
     await chat.do(type="submit_address", fields=ADDRESS)
     await chat.do(type="choose_payment_method", method="card")
     confirm = widget(await chat.pay_with_card("4000000000000002"), "confirm")
-    declined = await chat.do(type="confirm", quote_id=confirm["quote_id"],
-                             quote_hash=confirm["quote_hash"])
+    declined = await chat.confirm(confirm)
     assert "承認されませんでした" in texts(declined)
     assert widget(declined, "card_form")
     confirm = widget(await chat.pay_with_card(CARD), "confirm")
-    paid = await chat.do(type="confirm", quote_id=confirm["quote_id"],
-                         quote_hash=confirm["quote_hash"])
+    paid = await chat.confirm(confirm)
     assert widget(paid, "receipt")["status"] == "paid"
 
 
@@ -148,8 +144,7 @@ async def test_tampered_confirm_is_refused(chat_factory: Any) -> None:
     refused = await chat.act(type="confirm", quote_id=confirm["quote_id"], quote_hash="0" * 64)
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "quote_mismatch"
-    slip = await chat.do(type="confirm", quote_id=confirm["quote_id"],
-                         quote_hash=confirm["quote_hash"])
+    slip = await chat.confirm(confirm)
     assert widget(slip, "konbini_slip")["payment_number"]
 
 
@@ -194,6 +189,5 @@ async def test_pasted_card_chooses_card_and_japanese_receipt_names(chat_factory:
     assert widget(pasted, "card_form")
     confirm = widget(await chat.pay_with_card(CARD), "confirm")
     assert confirm["payment_method"] == "card"
-    paid = await chat.do(type="confirm", quote_id=confirm["quote_id"],
-                         quote_hash=confirm["quote_hash"])
+    paid = await chat.confirm(confirm)
     assert widget(paid, "receipt")["lines"][0]["name"] == "煎茶 100g"

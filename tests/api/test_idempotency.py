@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from agent.model import Message, ModelResponse, ToolSchema
 from agent.testing import FunctionModel, text
-from api.idempotency import STALE_AFTER
+from api.idempotency import STALE_AFTER, fingerprint
 from tests.api.conftest import Chat, widget
 from tests.api.test_streaming import SSE, parse_sse
 from tools.store.models import CartLine, ConversationEvent, IdempotentRequest, utcnow
@@ -28,6 +28,11 @@ async def post_message(chat: Chat, words: str, *, idem: str,
                        extra: dict[str, str] | None = None) -> Any:
     return await chat.client.post(f"/api/conversations/{chat.id}/messages", json={"text": words},
                                   headers={**chat.auth, **key(idem), **(extra or {})})
+
+
+async def post_action(chat: Chat, action: dict[str, Any], *, idem: str) -> Any:
+    return await chat.client.post(f"/api/conversations/{chat.id}/actions", json=action,
+                                  headers={**chat.auth, **key(idem)})
 
 
 async def user_messages(chat: Chat) -> int:
@@ -101,10 +106,9 @@ async def test_a_retry_while_the_first_still_runs_is_told_to_wait(chat_factory: 
 async def test_a_retried_add_to_cart_adds_once(chat_factory: Any) -> None:
     chat: Chat = chat_factory(echo_model())
     await chat.start()
-    url = f"/api/conversations/{chat.id}/actions"
     body = {"type": "add_to_cart", "sku": "COF-DRIP", "quantity": 1}
-    first = await chat.client.post(url, json=body, headers={**chat.auth, **key("add-1")})
-    again = await chat.client.post(url, json=body, headers={**chat.auth, **key("add-1")})
+    first = await post_action(chat, body, idem="add-1")
+    again = await post_action(chat, body, idem="add-1")
     assert first.json() == again.json()
     assert widget(again.json()["events"], "cart")["lines"][0]["quantity"] == 1
     async with chat.shop.db.session() as session:
@@ -114,13 +118,12 @@ async def test_a_retried_add_to_cart_adds_once(chat_factory: Any) -> None:
 async def test_a_refused_action_releases_its_key(chat_factory: Any) -> None:
     chat: Chat = chat_factory(echo_model())
     await chat.start()
-    url = f"/api/conversations/{chat.id}/actions"
     body = {"type": "add_to_cart", "sku": "NO-SUCH-SKU", "quantity": 1}
-    first = await chat.client.post(url, json=body, headers={**chat.auth, **key("bad-1")})
+    first = await post_action(chat, body, idem="bad-1")
     assert first.status_code == 404
     async with chat.shop.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(IdempotentRequest)) == 0
-    again = await chat.client.post(url, json=body, headers={**chat.auth, **key("bad-1")})
+    again = await post_action(chat, body, idem="bad-1")
     assert again.status_code == 404 and "idempotent-replayed" not in again.headers
 
 
@@ -151,7 +154,6 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over(chat_factory: Any) -
     model = echo_model()
     chat: Chat = chat_factory(model)
     await chat.start()
-    fingerprint_of_hello = None
     # The first attempt's process stored the message, then died before answering.
     first = await post_message(chat, "hello", idem="k-dead")
     async with chat.shop.db.session() as session:
@@ -177,8 +179,6 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over(chat_factory: Any) -
 
 
 def test_the_fingerprint_of_a_message_holds_no_card_derivative() -> None:
-    from api.idempotency import fingerprint
-
     path = "/api/conversations/c/messages"
     one = fingerprint(path, {"text": "my card is 4111 1111 1111 1111"})
     other = fingerprint(path, {"text": "my card is 5555 5555 5555 4444"})

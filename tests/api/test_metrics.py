@@ -10,27 +10,17 @@ import pytest
 from fastapi import FastAPI
 
 from agent.testing import FailingModel
-from api.app import create_app
-from api.operator import metrics as metrics_routes
-from api.settings import ServiceSettings
-from tests.api.conftest import Chat, widget
+from tests.api.conftest import OPERATOR, OPERATOR_KEY, Chat, shop_app, widget
 from tests.factories import make_conversation, make_small_catalog
 from tests.funnel_mix import Writer
-from tests.shop_harness import GATEWAY_URL, Shop
+from tests.shop_harness import Shop
 from tools.store.models import ModelCall
 
-KEY = "m" * 32
-OPERATOR = {"Authorization": f"Bearer {KEY}"}
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-def metrics_app(shop: Shop, *, key: str | None = KEY) -> FastAPI:
-    app = create_app(database=shop.db, gateway=shop.gateway, model=FailingModel(),
-                     gateway_url=GATEWAY_URL, commerce=shop.settings,
-                     service=ServiceSettings(public_url="http://127.0.0.1:8000", operator_key=key))
-    if not any(getattr(r, "path", "") == "/metrics" for r in app.routes):
-        app.include_router(metrics_routes.router)  # until api/app.py mounts it
-    return app
+def metrics_app(shop: Shop, *, key: str | None = OPERATOR_KEY) -> FastAPI:
+    return shop_app(shop, FailingModel(), operator_key=key)
 
 
 @pytest.fixture

@@ -15,41 +15,26 @@ from typing import Any
 import httpx
 import pytest
 import typer
-from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from agent.testing import FailingModel
-from api.app import create_app
 from api.cli_funnel import funnel as funnel_command
-from api.operator import funnel as funnel_routes
 from api.operator.auth import COOKIE, session_value
-from api.settings import ServiceSettings
-from tests.api.conftest import ADDRESS, Chat, widget
+from tests.api.conftest import ADDRESS, OPERATOR, OPERATOR_KEY, Chat, shop_app, widget
 from tests.conftest import _database
 from tests.factories import make_small_catalog
 from tests.funnel_mix import build_mix
-from tests.shop_harness import GATEWAY_URL, Shop
+from tests.shop_harness import Shop
 from tools.funnel import Period, funnel_report
 from tools.funnel import search as search_module
 from tools.store.db import Database
 
-KEY = "k" * 32
-OPERATOR = {"Authorization": f"Bearer {KEY}"}
-
-
-def operator_app(shop: Shop, model: Any, *, key: str | None = KEY) -> FastAPI:
-    app = create_app(database=shop.db, gateway=shop.gateway, model=model, gateway_url=GATEWAY_URL,
-                     commerce=shop.settings,
-                     service=ServiceSettings(public_url="http://127.0.0.1:8000", operator_key=key))
-    # Until api/app.py mounts the operator routers itself.
-    if not any(getattr(r, "path", "") == "/api/operator/funnel" for r in app.routes):
-        app.include_router(funnel_routes.router)
-    return app
+KEY = OPERATOR_KEY
 
 
 @pytest.fixture
 async def client(shop: Shop) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=operator_app(shop, None)),
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=shop_app(shop, None, operator_key=KEY)),
                                  base_url="http://testserver") as http:
         yield http
 
@@ -64,7 +49,7 @@ async def mix(shop: Shop) -> dict[str, str]:
 
 @pytest.mark.parametrize("path", ["/api/operator/funnel", "/api/operator/conversations"])
 async def test_the_operator_key_is_required(shop: Shop, path: str) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=operator_app(shop, None)),
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=shop_app(shop, None, operator_key=KEY)),
                                  base_url="http://testserver") as http:
         assert (await http.get(path)).status_code == 401
         wrong = await http.get(path, headers={"Authorization": "Bearer " + "x" * 32})
@@ -72,7 +57,7 @@ async def test_the_operator_key_is_required(shop: Shop, path: str) -> None:
         assert (await http.get(path, headers=OPERATOR)).status_code == 200
         http.cookies.set(COOKIE, session_value(KEY))
         assert (await http.get(path)).status_code == 200
-    unset = operator_app(shop, None, key=None)
+    unset = shop_app(shop, None)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=unset),
                                  base_url="http://testserver") as http:
         assert (await http.get(path, headers=OPERATOR)).status_code == 404
@@ -110,7 +95,8 @@ async def test_conversations_made_through_the_shopper_api(shop: Shop) -> None:
     async with shop.db.session() as session:
         await make_small_catalog(session)
         await session.commit()
-    app = operator_app(shop, FailingModel())  # every model turn falls back to guided mode
+    # Every model turn falls back to guided mode.
+    app = shop_app(shop, FailingModel(), operator_key=KEY)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://testserver") as http:
 
@@ -128,8 +114,7 @@ async def test_conversations_made_through_the_shopper_api(shop: Shop) -> None:
         await paid.do(type="submit_address", fields=ADDRESS)
         await paid.do(type="choose_payment_method", method="card")
         confirm = widget(await paid.pay_with_card("4242424242424242"), "confirm")
-        done = await paid.do(type="confirm", quote_id=confirm["quote_id"],
-                             quote_hash=confirm["quote_hash"])
+        done = await paid.confirm(confirm)
         assert widget(done, "receipt")["status"] == "paid"
 
         konbini = await chat()
@@ -137,8 +122,7 @@ async def test_conversations_made_through_the_shopper_api(shop: Shop) -> None:
         await konbini.do(type="submit_address", fields=ADDRESS)
         confirm = widget(await konbini.do(type="choose_payment_method", method="konbini"),
                          "confirm")
-        slip = await konbini.do(type="confirm", quote_id=confirm["quote_id"],
-                                quote_hash=confirm["quote_hash"])
+        slip = await konbini.confirm(confirm)
         assert widget(slip, "konbini_slip")
 
         declined = await chat()
@@ -146,8 +130,7 @@ async def test_conversations_made_through_the_shopper_api(shop: Shop) -> None:
         await declined.do(type="submit_address", fields=ADDRESS)
         await declined.do(type="choose_payment_method", method="card")
         confirm = widget(await declined.pay_with_card("4000000000000002"), "confirm")
-        await declined.do(type="confirm", quote_id=confirm["quote_id"],
-                          quote_hash=confirm["quote_hash"])
+        await declined.confirm(confirm)
 
         carted = await chat()
         await carted.do(type="add_to_cart", sku="PEN-BALL", quantity=3)

@@ -53,7 +53,6 @@ async def app_factory(tmp_path: Path) -> AsyncIterator[AppFactory]:
             gateway_url="http://127.0.0.1:9000",
             service=ServiceSettings(operator_key=key, public_url=public_url),
         )
-        app.include_router(pages.router)
         app.include_router(_probe_router())
         return app
 

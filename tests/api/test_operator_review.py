@@ -16,27 +16,16 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from agent.testing import FailingModel
-from api.app import create_app
-from api.operator import review
-from api.settings import ServiceSettings
-from tests.api.conftest import ADDRESS, Chat, widget
+from tests.api.conftest import ADDRESS, OPERATOR, OPERATOR_KEY, Chat, shop_app, widget
 from tests.factories import make_small_catalog
-from tests.shop_harness import GATEWAY_URL, Shop
+from tests.shop_harness import Shop
 from tools.store.models import ConversationEvent
 
-KEY = "k" * 32
-OPERATOR = {"Authorization": f"Bearer {KEY}"}
 CARD = "4242 4242 4242 4242"
 
 
-def operator_app(shop: Shop, *, key: str | None = KEY) -> FastAPI:
-    app = create_app(database=shop.db, gateway=shop.gateway, model=FailingModel(),
-                     gateway_url=GATEWAY_URL, commerce=shop.settings,
-                     service=ServiceSettings(public_url="http://127.0.0.1:8000", operator_key=key))
-    # Until api/app.py mounts the operator routers itself.
-    if not any(getattr(r, "path", "") == "/api/operator/conversations/export" for r in app.routes):
-        app.include_router(review.router)
-    return app
+def operator_app(shop: Shop, *, key: str | None = OPERATOR_KEY) -> FastAPI:
+    return shop_app(shop, FailingModel(), operator_key=key)
 
 
 @pytest.fixture
@@ -58,7 +47,7 @@ async def _paid(client: httpx.AsyncClient, shop: Shop) -> Chat:
     await chat.do(type="submit_address", fields=ADDRESS)
     await chat.do(type="choose_payment_method", method="card")
     confirm = widget(await chat.pay_with_card(CARD), "confirm")
-    await chat.do(type="confirm", quote_id=confirm["quote_id"], quote_hash=confirm["quote_hash"])
+    await chat.confirm(confirm)
     return chat
 
 

@@ -23,7 +23,8 @@ from tools.store.db import Database
 from tools.store.models import PromptVariant
 
 
-def _prompt_dir(root: Path, name: str) -> Path:
+def prompt_dir(root: Path, name: str) -> Path:
+    """A copy of the shipped prompts whose English system prompt names the variant."""
     directory = root / name
     shutil.copytree(SHIPPED_DIR / "en", directory / "en")
     shutil.copytree(SHIPPED_DIR / "ja", directory / "ja")
@@ -32,7 +33,7 @@ def _prompt_dir(root: Path, name: str) -> Path:
 
 
 async def test_add_records_directory_and_hash(db: Database, tmp_path: Path) -> None:
-    directory = _prompt_dir(tmp_path, "short")
+    directory = prompt_dir(tmp_path, "short")
     async with db.session() as session:
         await add_variant(session, "short", directory, 2)
         await session.commit()
@@ -46,7 +47,7 @@ async def test_add_refuses_what_it_cannot_serve(db: Database, tmp_path: Path) ->
     incomplete = tmp_path / "incomplete"
     (incomplete / "en").mkdir(parents=True)
     (incomplete / "en" / "system.txt").write_text("x", encoding="utf-8")
-    good = _prompt_dir(tmp_path, "good")
+    good = prompt_dir(tmp_path, "good")
     async with db.session() as session:
         with pytest.raises(VariantError, match="ja/system.txt"):
             await add_variant(session, "incomplete", incomplete)
@@ -57,7 +58,7 @@ async def test_add_refuses_what_it_cannot_serve(db: Database, tmp_path: Path) ->
         await add_variant(session, "good", good, 1)
         # A recorded name must keep meaning the same prompts.
         with pytest.raises(VariantError, match="exists already"):
-            await add_variant(session, "good", _prompt_dir(tmp_path, "other"))
+            await add_variant(session, "good", prompt_dir(tmp_path, "other"))
         await session.commit()
     async with db.session() as session:
         assert [v.name for v in await list_variants(session)] == ["good"]
@@ -65,8 +66,8 @@ async def test_add_refuses_what_it_cannot_serve(db: Database, tmp_path: Path) ->
 
 async def test_set_weights_is_all_or_nothing(db: Database, tmp_path: Path) -> None:
     async with db.session() as session:
-        await add_variant(session, "a", _prompt_dir(tmp_path, "a"), 1)
-        await add_variant(session, "b", _prompt_dir(tmp_path, "b"), 1)
+        await add_variant(session, "a", prompt_dir(tmp_path, "a"), 1)
+        await add_variant(session, "b", prompt_dir(tmp_path, "b"), 1)
         await session.commit()
     async with db.session() as session:
         with pytest.raises(VariantError, match="no such variant: c"):

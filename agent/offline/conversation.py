@@ -7,8 +7,9 @@ with their JSON results). From these it answers the questions the policy asks: w
 on the table, which list was shown last, which product the talk is about ("that one"), which cart
 line was added or named last ("another", "make it three").
 
-The system prompt's wording is ignored; only two facts are read from it when present, the shipping
-fee and the free-shipping threshold, because a real model would quote them from there.
+The system prompt's wording is ignored; only its fees are read from it when present (shipping and
+the free-shipping threshold, each payment method's fee and the after-delivery limit), because a real
+model would quote them from there. The prompt is the same on every request, so each is read once.
 
 Limits: widgets reach the model only as the history lines `agent.widgets.describe` writes ("[shown
 products: SKU name ¥price, ...]"), so the order of a product list is known only from those lines
@@ -21,7 +22,8 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from agent.offline.language import Lang, fold_for_matching
@@ -238,25 +240,36 @@ class Conversation:
                 found.append((position, candidate))
         return [candidate for _, candidate in sorted(found, key=lambda pair: pair[0])]
 
-    @cached_property
+    @property
     def shipping_facts(self) -> tuple[int, int] | None:
         """(shipping fee, free from) as the system prompt states them, if it does."""
-        for pattern in _SHIPPING_FACTS:
-            match = pattern.search(self.system_prompt)
-            if match:
-                return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
-        return None
+        return _shipping_facts(self.system_prompt)
 
-    @cached_property
+    @property
     def payment_facts(self) -> PaymentFacts | None:
         """Fees per payment method and the after-delivery limit from the system prompt, if stated."""
-        for pattern in _PAYMENT_FACTS:
-            match = pattern.search(self.system_prompt)
-            if match:
-                card, after, limit, konbini = (int(g.replace(",", "")) for g in match.groups())
-                return PaymentFacts({"card": card, "after_delivery": after, "konbini": konbini},
-                                    limit)
-        return None
+        return _payment_facts(self.system_prompt)
+
+
+# One entry per prompt text (a locale each): the prompt does not change between requests.
+@lru_cache(maxsize=8)
+def _shipping_facts(system_prompt: str) -> tuple[int, int] | None:
+    for pattern in _SHIPPING_FACTS:
+        match = pattern.search(system_prompt)
+        if match:
+            return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
+    return None
+
+
+@lru_cache(maxsize=8)
+def _payment_facts(system_prompt: str) -> PaymentFacts | None:
+    for pattern in _PAYMENT_FACTS:
+        match = pattern.search(system_prompt)
+        if match:
+            card, after, limit, konbini = (int(g.replace(",", "")) for g in match.groups())
+            fees = MappingProxyType({"card": card, "after_delivery": after, "konbini": konbini})
+            return PaymentFacts(fees, limit)
+    return None
 
 
 def _candidates(raw: object) -> list[Candidate]:

@@ -126,11 +126,11 @@ _COUNT_THEN_PARTICLE = re.compile(r"^\s*[をの]")
 def find_items(t: str) -> tuple[ItemRequest, ...]:
     """The items of an (NFKC-folded) message, in the order written."""
     # With "each"/"ずつ" the one count written is for every item: "a" is then no count of its own.
-    articles = not _EACH.search(t)
-    items = [item for segment in _SPLIT.split(t) if segment and (item := _item(segment, articles))]
+    each = _EACH.search(t) is not None
+    items = [item for segment in _SPLIT.split(t) if segment and (item := _item(segment, not each))]
     items = _joined_counts(items)
     counted = [item.quantity for item in items if item.quantity is not None]
-    if _EACH.search(t) and len(counted) == 1:
+    if each and len(counted) == 1:
         # "煎茶とマグを1つずつ", "a sencha and a mug, two each": the one count is for every item.
         items = [ItemRequest(i.phrase, counted[0], i.reference, i.size) for i in items]
     return tuple(items)

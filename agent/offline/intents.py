@@ -313,11 +313,11 @@ def understand(text: str, fallback: Lang) -> Understanding:
         return u("payment_method", method=method)
     if _PAYMENT_INFO.search(t):
         return u("payment_info")
-    if _CATALOG.search(t) and not concepts_in(t):
-        return u("catalog")
-    if _NEXT_STEP.search(t) and not concepts_in(t):
-        return u("next_step")
     mentioned = concepts_in(t)
+    if _CATALOG.search(t) and not mentioned:
+        return u("catalog")
+    if _NEXT_STEP.search(t) and not mentioned:
+        return u("next_step")
     if "coffee" not in mentioned and (_LOW_CAFFEINE.search(t) or (
             _NO_CAFFEINE.search(t) and mentioned & {"tea", "green_tea", "black_tea"})):
         return u("low_caffeine")

@@ -16,7 +16,7 @@ from typing import Any
 from agent.offline import replies
 from agent.offline.decision import Decision, Turn, call, respond
 from agent.offline.entities import ItemRequest
-from agent.offline.products import Candidate, Reference
+from agent.offline.products import Candidate, Reference, unique_by_sku
 from agent.offline.replies import say, yen
 from agent.offline.shopping import Resolved, add_items, resolve, search_first
 
@@ -212,7 +212,7 @@ def compare(turn: Turn) -> Decision:
             products.extend(r.options)  # "sencha vs gyokuro" read as one phrase that fits both
         else:
             parts.append(_clarify_options(turn, r))
-    products = list({p.sku: p for p in products}.values())
+    products = unique_by_sku(products)
     lookups = [call("product_details", sku=p.sku) for p in products
                if _details_result(turn, p.sku) is None]
     if lookups:

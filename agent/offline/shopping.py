@@ -39,7 +39,8 @@ __all__ = ["MAX_QUANTITY", "Resolved", "add_items", "add_more", "remove_items", 
 
 _REMOVE_ALL = re.compile(r"^\s*no\s|don'?t\s+want|いらない|要らない|いりません|なしで|不要|\ball\b|全部",
                          re.IGNORECASE)
-#: The most of one product a cart line takes, as the `add_to_cart` schema states (1-99).
+#: The most of one product a cart line takes: the default of the shop's `max_line_quantity`
+#: (`tools.settings`). Neither the tool schemas nor the prompt state it, so it is assumed here.
 MAX_QUANTITY = 99
 _SIZE_SUFFIX = re.compile(r"\s*\b(?:XXL|XL|XS|S|M|L)\b\s*$")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")

@@ -28,10 +28,8 @@ from sqlalchemy.orm import selectinload
 from agent.model import Message, ModelResponse, ToolSchema
 from agent.testing import FunctionModel, ScriptExhausted
 from agent.turn import ConversationAgent
-from api.app import create_app
-from api.settings import ServiceSettings
-from tests.api.conftest import Chat
-from tests.shop_harness import GATEWAY_URL, Shop
+from tests.api.conftest import Chat, shop_app
+from tests.shop_harness import Shop
 from tools.store.models import Order, Payment, Product, Quote
 
 Play = ModelResponse | Callable[[list[Message]], ModelResponse]
@@ -112,14 +110,7 @@ class AttackedShop:
     clients: list[httpx.AsyncClient] = field(default_factory=list)
 
     def chat(self, model: Adversary | FunctionModel) -> Chat:
-        app = create_app(
-            database=self.shop.db,
-            gateway=self.shop.gateway,
-            model=model,
-            gateway_url=GATEWAY_URL,
-            commerce=self.shop.settings,
-            service=ServiceSettings(public_url="http://127.0.0.1:8000"),
-        )
+        app = shop_app(self.shop, model)
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         )

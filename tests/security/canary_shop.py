@@ -33,7 +33,9 @@ from agent.openai_model import OFFLINE_API_KEY, OFFLINE_BASE_URL, OpenAIChatMode
 from api.app import create_app
 from api.settings import ServiceSettings
 from tests.factories import make_small_catalog
+from tests.security.merchant import MERCHANT_URL
 from tests.security.sink_scan import Piece
+from tests.shop_harness import GATEWAY_URL
 from tools.payments.sandbox import SandboxGateway, SandboxSettings
 from tools.payments.sandbox import create_app as create_sandbox_app
 from tools.payments.sandbox.records import OutboundEvent
@@ -41,8 +43,6 @@ from tools.settings import CommerceSettings
 from tools.store.db import Database
 from tools.store.models import Base
 
-MERCHANT_URL = "http://127.0.0.1:8000"
-GATEWAY_URL = "http://127.0.0.1:8001"
 _SANDBOX_KEY = "sk_test_canary"
 _WEBHOOK_SECRET = "whsec_test_canary"
 

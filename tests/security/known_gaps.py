@@ -29,8 +29,6 @@ class KnownGap:
         )
 
 
-_STORED = frozenset({"model", "log", "http response", "transcript", "database"})
-
 # Empty: the last ones (a reply quoting the first half of a split number; the eval report keeping
 # the shopper's words as typed) were fixed in agent/turn.py and evals/browser.py. Add an entry
 # here only with the fix's location, and remove it the moment the fix lands.

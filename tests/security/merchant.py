@@ -20,7 +20,7 @@ from agent.testing import FunctionModel, text
 from api.app import create_app
 from api.routes import privacy
 from api.settings import ServiceSettings
-from tests.shop_harness import GATEWAY_URL, Shop
+from tests.shop_harness import ADDRESS, GATEWAY_URL, Shop
 from tools.store.db import Database
 from tools.store.models import Base
 
@@ -70,10 +70,6 @@ async def all_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 def row_counts(snapshot: dict[str, list[tuple[Any, ...]]]) -> dict[str, int]:
     return {table: len(rows) for table, rows in snapshot.items()}
-
-
-ADDRESS = {"name": "Taro Yamada", "postal_code": "150-0002", "prefecture": "", "city": "",
-           "line1": "2-21-1", "line2": "", "phone": "090-1234-5678", "email": "taro@example.com"}
 
 
 @dataclass

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from tests.factories import make_small_catalog
-from tests.security.merchant import ADDRESS, all_rows, merchant_app, merchant_client
-from tests.shop_harness import Shop
+from tests.security.merchant import all_rows, merchant_app, merchant_client
+from tests.shop_harness import ADDRESS, Shop
 
 
 @dataclass

@@ -50,6 +50,7 @@ from tests.security.canary_shop import (
 )
 from tests.security.known_gaps import APP_GAPS, REPORT_GAPS, KnownGap, split_known
 from tests.security.sink_scan import Leak, Piece, find_leaks
+from tests.shop_harness import ADDRESS
 from tools.store.db import Database
 from tools.store.models import Base, ConversationEvent
 
@@ -171,16 +172,7 @@ async def buy_with_card_frame(shop: CanaryShop, case_index: int) -> dict[str, An
         path,
         {
             "type": "submit_address",
-            "fields": {
-                "name": "Taro Yamada",
-                "postal_code": "150-0002",
-                "prefecture": "",
-                "city": "",
-                "line1": "2-21-1",
-                "line2": "",
-                "phone": "090-1234-5678",
-                "email": "taro@example.com",
-            },
+            "fields": ADDRESS,
         },
         token,
     )

@@ -31,18 +31,8 @@ from tests.security.canary_shop import (
     offline_model,
 )
 from tests.security.sink_scan import Piece, find_leaks
+from tests.shop_harness import ADDRESS
 from tools.store.db import Database
-
-ADDRESS = {
-    "name": "Taro Yamada",
-    "postal_code": "150-0002",
-    "prefecture": "",
-    "city": "",
-    "line1": "2-21-1",
-    "line2": "",
-    "phone": "090-1234-5678",
-    "email": "taro@example.com",
-}
 
 Body = Callable[[Any], dict[str, Any]]
 # (route, label, where the card goes). `card` is a string, or an int for number fields.

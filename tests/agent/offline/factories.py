@@ -167,6 +167,11 @@ def search_result(query: str, *products: ShownProduct) -> dict[str, Any]:
                          "category": p.category, "size": p.size} for p in products]}
 
 
+def search_step(query: str, *products: ShownProduct) -> list[dict[str, Any]]:
+    """A `search_products` call for `query` and its result (no products: `no_match`)."""
+    return tool_step(("search_products", {"query": query}, search_result(query, *products)))
+
+
 def cart_result(*lines: CartLineState) -> dict[str, Any]:
     subtotal = sum(item.line_total for item in lines)
     shipping = SHIPPING_FEE if 0 < subtotal < FREE_SHIPPING_FROM else 0

@@ -123,12 +123,13 @@ async def test_bad_bodies_get_openai_style_400s(http: httpx.AsyncClient, body: d
 async def test_a_streamed_answer_adds_up_to_the_plain_one(client: openai.AsyncOpenAI) -> None:
     """Streaming changes the delivery, not the answer: same text, same tool calls, same usage."""
     pieces_per_answer = []
+    tools: Any = list(openai_tools())
     for text in ("hello, what can you do?", "I want a mug"):
         messages: Any = [{"role": "user", "content": text}]
-        plain = await client.chat.completions.create(
-            model="offline", messages=messages, tools=list(openai_tools()))  # type: ignore[arg-type]
+        plain = await client.chat.completions.create(model="offline", messages=messages,
+                                                     tools=tools)
         stream = await client.chat.completions.create(
-            model="offline", messages=messages, tools=list(openai_tools()),  # type: ignore[arg-type]
+            model="offline", messages=messages, tools=tools,
             stream=True, stream_options={"include_usage": True})
         pieces: list[str] = []
         calls: dict[int, dict[str, str]] = {}

@@ -6,12 +6,9 @@ tests hand it such a turn (its earlier tool calls and their JSON results) and ch
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from agent.offline.policy import MAX_STEPS_PER_TURN
-from agent.state_block import ShownProduct
 from tests.agent.offline.factories import (
     ADDRESS_EN,
     ADDRESS_JA,
@@ -32,20 +29,16 @@ from tests.agent.offline.factories import (
     error,
     line,
     search_result,
+    search_step,
     state,
     tool_step,
 )
-
-
-def _search(query: str, *products: ShownProduct) -> list[dict[str, Any]]:
-    return tool_step(("search_products", {"query": query}, search_result(query, *products)))
-
 
 # ---------------------------------------------------------------------------- after a search
 
 
 def test_adds_the_top_hit_when_it_clearly_matches() -> None:
-    decision = decide_for("add two sencha", steps=_search("sencha", SENCHA, GYOKURO))
+    decision = decide_for("add two sencha", steps=search_step("sencha", SENCHA, GYOKURO))
     assert calls_of(decision) == [("add_to_cart", {"sku": "TEA-SENCHA", "quantity": 2})]
     assert decision.text is not None and "Added 2 × Sencha green tea 100 g" in decision.text
 
@@ -61,21 +54,21 @@ def test_adds_the_clear_item_and_asks_about_the_ambiguous_one() -> None:
 
 
 def test_a_size_narrows_the_search_results_to_one_variant() -> None:
-    steps = _search("Tシャツ M", TEE_M_JA, TEE_L_JA)
+    steps = search_step("Tシャツ M", TEE_M_JA, TEE_L_JA)
     decision = decide_for("Tシャツ Mサイズをください", block=state(locale="ja"), steps=steps)
     assert calls_of(decision) == [("add_to_cart", {"sku": "TSHIRT-LOGO-M", "quantity": 1})]
     assert decision.text is not None and "ロゴTシャツ M" in decision.text
 
 
 def test_nothing_found_is_said_without_searching_again() -> None:
-    decision = decide_for("add a unicorn", steps=_search("unicorn"))
+    decision = decide_for("add a unicorn", steps=search_step("unicorn"))
     assert decision.calls == ()
     assert decision.text is not None and "couldn't find anything for “unicorn”" in decision.text
 
 
 def test_nothing_found_in_japanese() -> None:
     decision = decide_for("ユニコーンをください", block=state(locale="ja"),
-                          steps=_search("ユニコーン"))
+                          steps=search_step("ユニコーン"))
     assert decision.calls == ()
     assert decision.text is not None and "見つかりませんでした" in decision.text
 
@@ -89,14 +82,14 @@ def test_a_failed_browse_search_says_so() -> None:
 
 
 def test_a_price_question_is_answered_from_the_results() -> None:
-    decision = decide_for("how much is the gyokuro?", steps=_search("gyokuro", GYOKURO, SENCHA))
+    decision = decide_for("how much is the gyokuro?", steps=search_step("gyokuro", GYOKURO, SENCHA))
     assert decision.calls == ()
     assert decision.text is not None and "¥2,800" in decision.text
 
 
 def test_a_stock_question_is_answered_from_the_results_in_japanese() -> None:
     decision = decide_for("抹茶の在庫はありますか", block=state(locale="ja"),
-                          steps=_search("抹茶", MATCHA_JA))
+                          steps=search_step("抹茶", MATCHA_JA))
     assert decision.calls == ()
     assert decision.text is not None and "3点" in decision.text
 

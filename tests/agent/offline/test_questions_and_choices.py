@@ -33,15 +33,11 @@ from tests.agent.offline.factories import (
     cart_result,
     decide_for,
     line,
-    search_result,
+    search_step,
     shown_line,
     state,
     tool_step,
 )
-
-
-def _search(query: str, *products: ShownProduct) -> list[dict[str, Any]]:
-    return tool_step(("search_products", {"query": query}, search_result(query, *products)))
 
 
 def _details(product: ShownProduct, description: str) -> dict[str, Any]:
@@ -210,25 +206,25 @@ def test_fillers_are_not_products() -> None:
 
 
 def test_a_logo_mug_please_adds_one_after_the_search() -> None:
-    decision = decide_for("a logo mug please", steps=_search("logo mug", LOGO_MUG, TEE_M))
+    decision = decide_for("a logo mug please", steps=search_step("logo mug", LOGO_MUG, TEE_M))
     assert calls_of(decision) == [("add_to_cart", {"sku": "MUG-LOGO", "quantity": 1})]
 
 
 def test_and_a_notebook_adds_one() -> None:
     decision = decide_for("and a notebook", block=state(cart=[line(SENCHA)]),
-                          steps=_search("notebook", NOTEBOOK))
+                          steps=search_step("notebook", NOTEBOOK))
     assert calls_of(decision) == [("add_to_cart", {"sku": "STA-NOTEBOOK", "quantity": 1})]
 
 
 def test_the_exact_name_with_its_pack_size_picks_that_product() -> None:
     decision = decide_for("two drip coffee bags x10 please",
-                          steps=_search("drip coffee bags x10", DRIP, DECAF_DRIP))
+                          steps=search_step("drip coffee bags x10", DRIP, DECAF_DRIP))
     assert calls_of(decision) == [("add_to_cart", {"sku": "COF-DRIP", "quantity": 2})]
 
 
 def test_a_japanese_pack_size_in_the_name_is_not_the_count() -> None:
     decision = decide_for("醤油せんべい 12枚を1個ください", block=state(locale="ja"),
-                          steps=_search("醤油せんべい 12枚", SENBEI_JA, WAFER_JA))
+                          steps=search_step("醤油せんべい 12枚", SENBEI_JA, WAFER_JA))
     assert calls_of(decision) == [("add_to_cart", {"sku": "SNK-SENBEI", "quantity": 1})]
 
 

@@ -42,7 +42,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Delete, Update, and_, delete, exists, not_, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Delete,
+    Update,
+    and_,
+    delete,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tools.checkout.order_status import OPEN_STATUSES, OrderStatus
@@ -211,8 +223,8 @@ async def purge_conversations(session: AsyncSession, older_than: timedelta,
     cutoff = now - older_than
     idle = and_(_last_activity_before(cutoff), _has_something_to_erase())
     report = PurgeReport()
-    report.held = len((await session.scalars(
-        select(Conversation.id).where(idle, _has_open_order()))).all())
+    report.held = await session.scalar(
+        select(func.count(Conversation.id)).where(idle, _has_open_order())) or 0
     ids = list((await session.scalars(
         select(Conversation.id).where(idle, not_(_has_open_order()))
         .order_by(Conversation.id))).all())

@@ -1,10 +1,11 @@
 """What must hold after a load run, checked from the client's records, the merchant's database and
 the sandbox gateway's own ledger (`GET /sandbox/charges`).
 
-This module only houses `check_run` and the `Check` it returns. The database and the ledger are
-scoped to the run: the conversations its shoppers opened, their orders, and the charges for those
-orders (plus any charge made during the run for an order nobody knows). Checks marked
-`needs_idempotency_key` can only pass on a server that honours the `Idempotency-Key` header.
+This module only houses the checks (`client_checks`, `database_checks`), the `Check` they return
+and `fetch_ledger`. The database and the ledger are scoped to the run: the conversations its
+shoppers opened, their orders, and the charges for those orders (plus any charge made during the
+run for an order nobody knows). Checks marked `needs_idempotency_key` can only pass on a server
+that honours the `Idempotency-Key` header.
 """
 
 from __future__ import annotations

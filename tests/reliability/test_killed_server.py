@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typer.testing import CliRunner
 from agent.texts import say
 from api.cli import app as cli
 from tests.api.conftest import ADDRESS
+from tests.chat_client import ChatClient
 from tests.factories import make_small_catalog
 from tests.reliability.money_invariants import assert_money_consistent
 from tests.reliability.probed_gateway import PROBE_PATH
@@ -97,31 +99,14 @@ async def processes(tmp_path: Path) -> AsyncIterator[Processes]:
             await server.stop()
 
 
-class Shopper:
+@dataclass
+class Shopper(ChatClient):
     """A shopper's browser: the merchant's chat API and the gateway's card form."""
 
-    def __init__(self, api: httpx.AsyncClient, gateway: httpx.AsyncClient) -> None:
-        self.api = api
-        self.gateway = gateway
-        self.id = ""
-        self.auth: dict[str, str] = {}
-
-    async def start(self) -> None:
-        body = (await self.api.post("/api/conversations", json={"locale": "en"})).json()
-        self.id, self.auth = body["id"], {"Authorization": f"Bearer {body['token']}"}
-
-    async def act(self, **action: Any) -> httpx.Response:
-        return await self.api.post(f"/api/conversations/{self.id}/actions", json=action,
-                                   headers=self.auth)
-
-    async def do(self, **action: Any) -> list[dict[str, Any]]:
-        response = await self.act(**action)
-        assert response.status_code == 200, response.text
-        events: list[dict[str, Any]] = response.json()["events"]
-        return events
+    gateway: httpx.AsyncClient = field(kw_only=True)
 
     async def transcript(self) -> dict[str, Any]:
-        response = await self.api.get(f"/api/conversations/{self.id}", headers=self.auth)
+        response = await self.client.get(f"/api/conversations/{self.id}", headers=self.auth)
         assert response.status_code == 200, response.text
         view: dict[str, Any] = response.json()
         return view
@@ -135,8 +120,7 @@ class Shopper:
         card = await tokenize_card(self.gateway, number=GOOD_CARD, exp_month=12, exp_year=2031,
                                    cvc="123", name="TARO YAMADA")
         events = await self.do(type="card_token", token=card.token)
-        confirm = [e["widget"] for e in events
-                   if e["type"] == "widget" and e["widget"]["kind"] == "confirm"]
+        confirm = widgets_of(events, "confirm")
         assert confirm, events
         return {"type": "confirm", "quote_id": confirm[-1]["quote_id"],
                 "quote_hash": confirm[-1]["quote_hash"]}
@@ -177,7 +161,7 @@ async def test_merchant_killed_during_the_charge_is_settled_by_reconcile(
     async with httpx.AsyncClient(base_url=gateway.url, timeout=10.0,
                                  headers={"Authorization": f"Bearer {API_KEY}"}) as sandbox, \
             httpx.AsyncClient(base_url=merchant.url, timeout=15.0) as api:
-        shopper = Shopper(api, sandbox)
+        shopper = Shopper(api, gateway=sandbox)
         click = await shopper.ready_to_confirm()
 
         async def in_flight() -> bool:
